@@ -1,0 +1,182 @@
+"""One function per command: (request, language, context) -> Answer. No Discord here."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+
+from bot.facts import STANCES, Fact, Facts, Lang, Source
+from bot.inflow import MarketCap, estimate
+from bot.render import COLORS, Answer, Control, Renderer
+from bot.requests import (
+    HelpRequest,
+    InflowRequest,
+    K401Request,
+    LanguageRequest,
+    OpinionsRequest,
+    Request,
+    SourcesRequest,
+    Topic,
+    UserInputError,
+)
+
+OPINIONS_PER_PAGE = 3
+# /sources pages: groups that fit one embed together; the last page lists the documents.
+SOURCE_PAGES: tuple[tuple[str, ...], ...] = (
+    ("assets",),
+    ("participation", "fees", "rules", "scenarios"),
+    ("market", "order"),
+    (),
+)
+
+
+@dataclass(frozen=True)
+class AnswerContext:
+    """What an answer may depend on besides the request: loaded data and the market snapshot."""
+
+    facts: Facts
+    renderer: Renderer
+    market_cap: MarketCap
+
+
+def language_toggle(facts: Facts, lang: Lang) -> Control:
+    other: Lang = "en" if lang == "zh-TW" else "zh-TW"
+    return Control("button", "lang", facts.label("controls", "switch_language", lang), value=other)
+
+
+def _pager(facts: Facts, lang: Lang, action: str, page: int, pages: int) -> tuple[Control, ...]:
+    if pages <= 1:
+        return ()
+    return (
+        Control("button", action, facts.label("controls", "previous", lang), str(page - 1), disabled=page <= 0),
+        Control("button", action, facts.label("controls", "next", lang), str(page + 1), disabled=page >= pages - 1),
+    )
+
+
+def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
+    facts = ctx.facts
+    select = Control(
+        "select",
+        "topic",
+        facts.label("controls", "choose_topic", lang),
+        value=req.topic.value,
+        options=tuple((t.value, facts.label("topics", t.value, lang)) for t in Topic),
+    )
+    return ctx.renderer.render(
+        "401k",
+        lang,
+        topic=req.topic.value,
+        color=COLORS["info"],
+        controls=(select, language_toggle(facts, lang)),
+        state={"command": "401k", "topic": req.topic.value},
+    )
+
+
+def answer_inflow(req: InflowRequest, lang: Lang, ctx: AnswerContext) -> Answer:
+    est = estimate(req.allocation, req.pool, ctx.facts, ctx.market_cap)
+    return ctx.renderer.render(
+        "inflow",
+        lang,
+        est=est,
+        color=COLORS["inflow"],
+        controls=(language_toggle(ctx.facts, lang),),
+        state={"command": "inflow", "allocation": req.allocation_text, "pool": req.pool.value},
+    )
+
+
+def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: int = 0) -> Answer:
+    facts = ctx.facts
+    analyst = facts.opinion(req.analyst) if req.analyst else None
+    matching = [o for o in facts.opinions if req.stance is None or o.stance == req.stance]
+    pages = max(1, math.ceil(len(matching) / OPINIONS_PER_PAGE)) if analyst is None else 1
+    page = min(max(page, 0), pages - 1)
+    shown = matching[page * OPINIONS_PER_PAGE : (page + 1) * OPINIONS_PER_PAGE]
+    counts = Counter(o.stance for o in facts.opinions)
+    return ctx.renderer.render(
+        "opinions",
+        lang,
+        analyst=analyst,
+        stance=req.stance,
+        shown=shown,
+        counts={s: counts[s] for s in STANCES},
+        page=page,
+        pages=pages,
+        color=COLORS["opinions"],
+        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        state={
+            "command": "opinions",
+            "stance": req.stance or "",
+            "analyst": req.analyst or "",
+            "page": str(page),
+        },
+    )
+
+
+def sources_page_count() -> int:
+    return len(SOURCE_PAGES)
+
+
+def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: int = 0) -> Answer:
+    facts = ctx.facts
+    pages = len(SOURCE_PAGES)
+    page = min(max(page, 0), pages - 1)
+    groups: list[tuple[str, list[Fact]]] = [
+        (g, [f for f in facts.facts if f.group == g]) for g in SOURCE_PAGES[page]
+    ]
+    documents: list[Source] = list(facts.sources.values()) if not SOURCE_PAGES[page] else []
+    return ctx.renderer.render(
+        "sources",
+        lang,
+        groups=groups,
+        documents=documents,
+        page=page,
+        pages=pages,
+        color=COLORS["sources"],
+        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        state={"command": "sources", "page": str(page)},
+    )
+
+
+def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, current: str = "auto") -> Answer:
+    choice = req.language or current
+    return ctx.renderer.render(
+        "language", lang, choice=choice, changed=req.language is not None, ephemeral=True
+    )
+
+
+def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
+    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),))
+
+
+def answer_error(error: UserInputError, lang: Lang, ctx: AnswerContext) -> Answer:
+    return ctx.renderer.render(
+        "error", lang, code=error.code, params=error.params, color=COLORS["error"], ephemeral=True, is_error=True
+    )
+
+
+def answer_internal_error(lang: Lang, ctx: AnswerContext, error_id: str | None = None) -> Answer:
+    error_id = error_id or new_error_id()
+    return answer_error(UserInputError("internal", error_id=error_id), lang, ctx)
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def answer(request: Request, lang: Lang, ctx: AnswerContext, *, page: int = 0) -> Answer:
+    """Dispatch a typed request to its command's answer."""
+    match request:
+        case K401Request():
+            return answer_401k(request, lang, ctx)
+        case InflowRequest():
+            return answer_inflow(request, lang, ctx)
+        case OpinionsRequest():
+            return answer_opinions(request, lang, ctx, page)
+        case SourcesRequest():
+            return answer_sources(request, lang, ctx, page)
+        case LanguageRequest():
+            return answer_language(request, lang, ctx)
+        case HelpRequest():
+            return answer_help(request, lang, ctx)

@@ -1,0 +1,298 @@
+"""The product's figures and opinions: pydantic models and the loader for config/*.toml.
+
+A broken file stops start-up with one message naming the file, the entry and the field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, ValidationInfo, field_validator
+
+from bot.paths import config_dir
+
+Lang = Literal["en", "zh-TW"]
+LANGS: tuple[Lang, ...] = ("en", "zh-TW")
+Stance = Literal["supportive", "cautious", "critical"]
+STANCES: tuple[Stance, ...] = ("supportive", "cautious", "critical")
+Unit = Literal["usd_trillion", "usd_billion", "usd", "percent", "people_million", "years", "days"]
+Group = Literal["assets", "participation", "fees", "rules", "scenarios", "market", "order"]
+
+M = TypeVar("M", bound=BaseModel)
+
+FACTS_FILE = "facts.toml"
+OPINIONS_FILE = "opinions.toml"
+LABELS_FILE = "commands.toml"
+
+_UNIT_SCALE: dict[str, Decimal] = {
+    "usd_trillion": Decimal("1e12"),
+    "usd_billion": Decimal("1e9"),
+    "people_million": Decimal("1e6"),
+}
+
+
+class ConfigError(Exception):
+    """A config file is unusable; the message names file, entry and field."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+def _not_in_future(value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+    today: dt.date = (info.context or {}).get("today") or dt.date.today()
+    if value is not None and value > today:
+        raise ValueError(f"date {value.isoformat()} is in the future (today is {today.isoformat()})")
+    return value
+
+
+class Localized(_Strict):
+    en: str = Field(min_length=1)
+    zh_tw: str = Field(min_length=1, alias="zh-TW")
+
+    def get(self, lang: Lang) -> str:
+        return self.en if lang == "en" else self.zh_tw
+
+
+class Source(_Strict):
+    publisher: str = Field(min_length=1)
+    title: str = Field(min_length=1)
+    url: HttpUrl | None = None
+    published: dt.date | None = None
+
+    _published_not_future = field_validator("published")(_not_in_future)
+
+
+class Fact(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    group: Group
+    value: Decimal
+    unit: Unit
+    as_of: dt.date
+    source: str
+    label: Localized
+    note: Localized
+    article_says: str | None = None
+
+    _as_of_not_future = field_validator("as_of")(_not_in_future)
+
+    @field_validator("value", mode="before")
+    @classmethod
+    def _value_is_text(cls, value: Any) -> Any:
+        # TOML floats are binary; demanding a string keeps 8.7 exactly 8.7.
+        if isinstance(value, float):
+            raise ValueError("write the value as a string (e.g. \"8.7\") so it stays an exact decimal")
+        return value
+
+    @field_validator("value")
+    @classmethod
+    def _value_is_finite(cls, value: Decimal) -> Decimal:
+        if not value.is_finite() or value < 0:
+            raise ValueError("value must be a finite, non-negative number")
+        return value
+
+    @property
+    def amount(self) -> Decimal:
+        """The value in base units (US dollars, people, percent points, years, days)."""
+        return self.value * _UNIT_SCALE.get(self.unit, Decimal(1))
+
+
+class Order(_Strict):
+    name: str
+    signed: dt.date
+    dol_deadline_days: int = Field(gt=0)
+    url: HttpUrl
+    scope: Localized
+
+    _signed_not_future = field_validator("signed")(_not_in_future)
+
+
+class Defaults(_Strict):
+    pool_401k: str
+    pool_dc: str
+    pool_retirement: str
+    market_cap: str
+
+
+class FactsFile(_Strict):
+    order: Order
+    defaults: Defaults
+    sources: dict[str, Source]
+    fact: list[Fact] = Field(min_length=1)
+
+
+class Opinion(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    name: str = Field(min_length=1)
+    organisation: str = Field(min_length=1)
+    role: Localized
+    stance: Stance
+    summary: Localized
+    quote: Localized
+    quote_en_is_translation: bool
+    is_paraphrase: bool = False
+    date: dt.date
+
+    _date_not_future = field_validator("date")(_not_in_future)
+
+
+class OpinionsFile(_Strict):
+    opinion: list[Opinion] = Field(min_length=1)
+
+
+class Labels(_Strict):
+    """What people see for commands, topics, pools, stances, languages and controls, in both languages."""
+
+    commands: dict[str, Localized]
+    topics: dict[str, Localized]
+    pools: dict[str, Localized]
+    stances: dict[str, Localized]
+    languages: dict[str, Localized]
+    controls: dict[str, Localized]
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything loaded from config/, indexed for lookups."""
+
+    order: Order
+    defaults: Defaults
+    sources: dict[str, Source]
+    facts: tuple[Fact, ...]
+    opinions: tuple[Opinion, ...]
+    labels: Labels
+    version: str
+    _by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        self._by_id.update({f.id: f for f in self.facts})
+
+    def fact(self, fact_id: str) -> Fact:
+        return self._by_id[fact_id]
+
+    def source_of(self, fact: Fact) -> Source:
+        return self.sources[fact.source]
+
+    def opinion(self, opinion_id: str) -> Opinion:
+        return next(o for o in self.opinions if o.id == opinion_id)
+
+    def label(self, group: str, key: str, lang: Lang) -> str:
+        localized: Localized = getattr(self.labels, group)[key]
+        return localized.get(lang)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _describe_entry(data: dict[str, Any], loc: tuple[int | str, ...]) -> tuple[str, str]:
+    """Turn a pydantic error location into ('fact #3 (id=...)', 'as_of')."""
+    node: Any = data
+    entry_parts: list[str] = []
+    rest = list(loc)
+    while rest:
+        key = rest[0]
+        if isinstance(key, int) and isinstance(node, list):
+            node = node[key] if key < len(node) else {}
+            ident = node.get("id") if isinstance(node, dict) else None
+            entry_parts.append(f"#{key + 1}" + (f" (id={ident!r})" if ident else ""))
+            rest.pop(0)
+        elif isinstance(node, dict) and key in node and isinstance(node[key], list | dict) and len(rest) > 1:
+            entry_parts.append(str(key))
+            node = node[key]
+            rest.pop(0)
+        else:
+            break
+    field_name = ".".join(str(p) for p in rest) or "(whole entry)"
+    return " ".join(entry_parts) or "top level", field_name
+
+
+def _validate(model: type[M], path: Path, data: dict[str, Any], today: dt.date) -> M:
+    try:
+        return model.model_validate(data, context={"today": today})
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors()[:5]:
+            entry, field_name = _describe_entry(data, tuple(err["loc"]))
+            lines.append(f"{path}: entry {entry}, field '{field_name}': {err['msg']}")
+        more = exc.error_count() - len(lines)
+        if more > 0:
+            lines.append(f"(and {more} more problem(s) in {path.name})")
+        raise ConfigError("\n".join(lines)) from None
+
+
+def _check_unique(path: Path, kind: str, ids: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for index, ident in enumerate(ids, start=1):
+        if ident in seen:
+            raise ConfigError(f"{path}: entry {kind} #{index} (id={ident!r}), field 'id': duplicate id")
+        seen.add(ident)
+
+
+def _check_references(path: Path, parsed: FactsFile) -> None:
+    for index, fact in enumerate(parsed.fact, start=1):
+        if fact.source not in parsed.sources:
+            raise ConfigError(
+                f"{path}: entry fact #{index} (id={fact.id!r}), field 'source': unknown source {fact.source!r}"
+            )
+    known = {f.id for f in parsed.fact}
+    for name, fact_id in parsed.defaults.model_dump().items():
+        if fact_id not in known:
+            raise ConfigError(f"{path}: entry defaults, field '{name}': unknown fact {fact_id!r}")
+
+
+_REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
+    "commands": ("401k", "inflow", "opinions", "sources", "language"),
+    "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks"),
+    "pools": ("401k", "dc", "retirement"),
+    "stances": STANCES,
+    "languages": ("en", "zh-TW", "auto"),
+    "controls": ("switch_language", "previous", "next", "choose_topic"),
+}
+
+
+def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -> Facts:
+    """Load and validate config/facts.toml, opinions.toml and commands.toml."""
+    directory = directory or config_dir()
+    today = today or dt.date.today()
+    facts_path, opinions_path = directory / FACTS_FILE, directory / OPINIONS_FILE
+    facts_data, opinions_data = _read_toml(facts_path), _read_toml(opinions_path)
+
+    parsed_facts = _validate(FactsFile, facts_path, facts_data, today)
+    _check_unique(facts_path, "fact", (f.id for f in parsed_facts.fact))
+    _check_references(facts_path, parsed_facts)
+    parsed_opinions = _validate(OpinionsFile, opinions_path, opinions_data, today)
+    _check_unique(opinions_path, "opinion", (o.id for o in parsed_opinions.opinion))
+
+    labels_path = directory / LABELS_FILE
+    labels = _validate(Labels, labels_path, _read_toml(labels_path), today)
+    for group, required in _REQUIRED_LABELS.items():
+        missing = sorted(set(required) - set(getattr(labels, group)))
+        if missing:
+            raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
+
+    digest = hashlib.sha256(
+        b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))
+    ).hexdigest()
+    return Facts(
+        order=parsed_facts.order,
+        defaults=parsed_facts.defaults,
+        sources=parsed_facts.sources,
+        facts=tuple(parsed_facts.fact),
+        opinions=tuple(parsed_opinions.opinion),
+        labels=labels,
+        version=digest[:16],
+    )

@@ -1,0 +1,65 @@
+"""Numbers, money, percentages and dates the way each language writes them (Babel / CLDR).
+
+English: $434 billion, $8.7 trillion. Traditional Chinese: 4340億美元, 8.7兆美元.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_compact_decimal, format_decimal
+
+from bot.facts import Fact, Lang
+
+BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW"}
+_COMPACT_FROM = Decimal(1_000_000)  # below a million, full digits read better than "12.3 thousand"
+_SMALLEST_PERCENT = Decimal("0.01")
+
+
+def number(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
+    pattern = "#,##0" + ("." + "#" * max_fraction_digits if max_fraction_digits else "")
+    return str(format_decimal(value, format=pattern, locale=BABEL_LOCALE[lang]))
+
+
+def money(amount: Decimal, lang: Lang) -> str:
+    """US dollars, compact for large amounts: '$434 billion' / '4340億美元'."""
+    if amount >= _COMPACT_FROM:
+        digits = str(format_compact_decimal(amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2))
+    else:
+        digits = number(amount, lang)
+    return f"${digits}" if lang == "en" else f"{digits}美元"
+
+
+def percent(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
+    """`value` is in percent points (2 -> '2%'); tiny non-zero shares read '<0.01%' rather than '0%'."""
+    if Decimal(0) < value < _SMALLEST_PERCENT:
+        return f"<{number(_SMALLEST_PERCENT, lang)}%"
+    return f"{number(value, lang, max_fraction_digits=max_fraction_digits)}%"
+
+
+def date(value: dt.date, lang: Lang) -> str:
+    """'Mar 31, 2025' / '2025年3月31日'."""
+    return str(format_date(value, format="medium" if lang == "en" else "long", locale=BABEL_LOCALE[lang]))
+
+
+def timestamp(value: dt.datetime, lang: Lang) -> str:
+    """A UTC time: 'Nov 30, 2026, 02:10 UTC' / '2026年11月30日 02:10 UTC'."""
+    utc = value.astimezone(dt.UTC)
+    pattern = "MMM d, y, HH:mm" if lang == "en" else "y年M月d日 HH:mm"
+    return f"{format_datetime(utc, pattern, locale=BABEL_LOCALE[lang])} UTC"
+
+
+def fact_value(fact: Fact, lang: Lang) -> str:
+    """A fact's value written with its unit."""
+    if fact.unit in ("usd_trillion", "usd_billion", "usd"):
+        return money(fact.amount, lang)
+    if fact.unit == "percent":
+        return percent(fact.value, lang)
+    if fact.unit == "people_million":
+        if lang == "en":
+            return f"{number(fact.value, lang)} million"
+        return f"{format_compact_decimal(fact.amount, format_type='long', locale=BABEL_LOCALE[lang], fraction_digits=2)}人"
+    suffix = {"years": (" years", " 歲"), "days": (" days", " 天")}[fact.unit]
+    return number(fact.value, lang) + (suffix[0] if lang == "en" else suffix[1])

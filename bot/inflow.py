@@ -1,0 +1,117 @@
+"""The one calculation module: inflow = allocation x pool, set against the crypto market cap. Exact Decimals."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+from typing import Literal
+
+from bot.allocation import Allocation
+from bot.facts import Fact, Facts
+
+SCENARIO_PERCENTS: tuple[Decimal, ...] = (Decimal(1), Decimal(2), Decimal(5), Decimal(10))
+_HUNDRED = Decimal(100)
+
+
+class Pool(StrEnum):
+    K401 = "401k"
+    DC = "dc"
+    RETIREMENT = "retirement"
+
+
+def pool_fact(facts: Facts, pool: Pool) -> Fact:
+    fact_id = {
+        Pool.K401: facts.defaults.pool_401k,
+        Pool.DC: facts.defaults.pool_dc,
+        Pool.RETIREMENT: facts.defaults.pool_retirement,
+    }[pool]
+    return facts.fact(fact_id)
+
+
+MarketCapKind = Literal["live", "cached", "config"]
+
+
+@dataclass(frozen=True)
+class MarketCap:
+    """The total crypto market cap an answer compares with, and where it came from."""
+
+    usd: Decimal
+    as_of: dt.datetime | dt.date
+    kind: MarketCapKind
+    source: str
+
+    @classmethod
+    def from_config(cls, facts: Facts) -> MarketCap:
+        fact = facts.fact(facts.defaults.market_cap)
+        return cls(usd=fact.amount, as_of=fact.as_of, kind="config", source=facts.source_of(fact).publisher)
+
+
+def inflow_usd(percent: Decimal, pool_usd: Decimal) -> Decimal:
+    return pool_usd * percent / _HUNDRED
+
+
+def share_of_market(amount_usd: Decimal, market_cap_usd: Decimal) -> Decimal:
+    """Percent points of the market cap."""
+    return amount_usd / market_cap_usd * _HUNDRED
+
+
+@dataclass(frozen=True)
+class Band:
+    """One allocation applied to one pool; low == high unless the allocation was a range."""
+
+    low_usd: Decimal
+    high_usd: Decimal
+    low_share: Decimal
+    high_share: Decimal
+
+    @property
+    def is_range(self) -> bool:
+        return self.low_usd != self.high_usd
+
+
+@dataclass(frozen=True)
+class ScenarioRow:
+    percent: Decimal
+    by_pool: dict[Pool, Band]
+    is_users: bool
+
+
+@dataclass(frozen=True)
+class Estimate:
+    allocation: Allocation
+    pool: Pool
+    pool_fact: Fact
+    result: Band
+    other_pools: dict[Pool, Band]
+    scenarios: tuple[ScenarioRow, ...]
+    market_cap: MarketCap
+
+
+def band(allocation: Allocation, pool_usd: Decimal, market_cap_usd: Decimal) -> Band:
+    low, high = inflow_usd(allocation.low, pool_usd), inflow_usd(allocation.high, pool_usd)
+    return Band(low, high, share_of_market(low, market_cap_usd), share_of_market(high, market_cap_usd))
+
+
+def estimate(allocation: Allocation, pool: Pool, facts: Facts, market_cap: MarketCap) -> Estimate:
+    pools = {p: pool_fact(facts, p).amount for p in Pool}
+    results = {p: band(allocation, usd, market_cap.usd) for p, usd in pools.items()}
+    percents = set(SCENARIO_PERCENTS) | set(allocation.values)
+    scenarios = tuple(
+        ScenarioRow(
+            percent=pct,
+            by_pool={p: band(Allocation(pct, pct), usd, market_cap.usd) for p, usd in pools.items()},
+            is_users=pct in allocation.values,
+        )
+        for pct in sorted(percents)
+    )
+    return Estimate(
+        allocation=allocation,
+        pool=pool,
+        pool_fact=pool_fact(facts, pool),
+        result=results[pool],
+        other_pools={p: b for p, b in results.items() if p != pool},
+        scenarios=scenarios,
+        market_cap=market_cap,
+    )
