@@ -37,7 +37,7 @@ LIMITS = {
 COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources": 0x4A5568, "error": 0xC53030}
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-_MARKDOWN = re.compile(r"([\\*_~`|>#\[\]()<:-])")
+_MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
 MAX_ECHO_LENGTH = 100
 
 

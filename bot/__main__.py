@@ -1,0 +1,108 @@
+"""CLI: `python -m bot [run | ask LINE | sync | check-config]`.
+
+With no subcommand: the Discord bot when DISCORD_TOKEN is set, otherwise the offline console.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.facts import ConfigError, Lang, load_facts
+
+log = logging.getLogger("bot")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    sub = parser.add_subparsers(dest="command")
+    ask = sub.add_parser("ask", help="answer one command and exit (0 answer, 2 input error, 1 failure)")
+    ask.add_argument("line", help='e.g. "/inflow 2%% pool:dc"')
+    ask.add_argument("--lang", choices=["en", "zh-TW"], default=None, help="answer language (default: from $LANG)")
+    ask.add_argument("--json", action="store_true", help="print the exact Discord message payload")
+    ask.add_argument("--offline", action="store_true", help="no outside requests: config figures only")
+    sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    sync = sub.add_parser("sync", help="register the slash commands with Discord")
+    sync.add_argument("--guild", type=int, default=None, help="also sync to this guild (instant)")
+    sync.add_argument("--force", action="store_true", help="sync even if nothing changed")
+    sub.add_parser("check-config", help="validate config/ and templates, then exit")
+    sub.add_parser("console", help="the offline console, even with a token set")
+    return parser
+
+
+def _check_config() -> int:
+    from bot.answers import AnswerContext, answer
+    from bot.inflow import MarketCap
+    from bot.render import Renderer, limit_violations
+    from bot.requests import K401Request, OpinionsRequest, SourcesRequest, Topic
+
+    facts = load_facts()
+    renderer = Renderer(facts)
+    ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
+    problems = []
+    for lang in ("en", "zh-TW"):
+        requests = [K401Request(t) for t in Topic] + [OpinionsRequest(), SourcesRequest()]
+        for request in requests:
+            problems += [f"{lang} {request}: {p}" for p in limit_violations(answer(request, lang, ctx))]
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 1
+    print(f"config OK: {len(facts.facts)} facts, {len(facts.opinions)} opinions, data version {facts.version}")
+    return 0
+
+
+async def _ask(line: str, lang: Lang, as_json: bool, offline: bool) -> int:
+    from bot.console import ask
+    from bot.core import Core
+
+    async with _market(offline) as market:
+        return await ask(Core.load(market), line, lang, as_json=as_json, out=sys.stdout)
+
+
+async def _console() -> int:
+    from bot.console import interactive, system_lang
+    from bot.core import Core
+
+    async with _market(False) as market:
+        return await interactive(Core.load(market), system_lang())
+
+
+def _market(offline: bool):  # type: ignore[no-untyped-def]
+    from bot.services import open_market
+
+    return open_market(offline=offline)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from bot.settings import Settings
+
+    settings = Settings()
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Answers go to stdout; keep the console quiet unless asked.
+    if args.command in (None, "ask", "console") and settings.log_level.upper() == "INFO":
+        logging.getLogger().setLevel(logging.WARNING)
+    try:
+        if args.command == "check-config":
+            return _check_config()
+        if args.command == "ask":
+            from bot.console import system_lang
+
+            return asyncio.run(_ask(args.line, args.lang or system_lang(), args.json, args.offline))
+        if args.command in ("run", "sync") or (args.command is None and settings.has_token):
+            from bot.discord_app.runner import run_discord
+
+            return run_discord(settings, args)
+        return asyncio.run(_console())
+    except ConfigError as exc:
+        print(f"configuration error:\n{exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""Stateless component ids: everything needed to re-render an answer lives in the custom_id.
+
+Format: ``k4|command|lang|page|a|b`` (at most 100 characters, Discord's limit), where a/b are the
+command's options: 401k topic; inflow allocation, pool; opinions stance, analyst.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.facts import LANGS, Lang
+from bot.render import Answer, Control
+from bot.requests import Command
+
+PREFIX = "k4"
+MAX_CUSTOM_ID = 100
+_ARGS: dict[str, tuple[str, str]] = {
+    "401k": ("topic", ""),
+    "inflow": ("allocation", "pool"),
+    "opinions": ("stance", "analyst"),
+}
+
+
+@dataclass(frozen=True)
+class ComponentState:
+    command: Command
+    lang: Lang
+    page: int
+    options: dict[str, str]
+
+
+def encode(state: dict[str, str], lang: Lang, page: int) -> str:
+    command = state["command"]
+    first, second = _ARGS.get(command, ("", ""))
+    parts = [PREFIX, command, lang, str(page), state.get(first, "") if first else "", state.get(second, "") if second else ""]
+    custom_id = "|".join(p.replace("|", "") for p in parts)
+    return custom_id[:MAX_CUSTOM_ID]
+
+
+def decode(custom_id: str) -> ComponentState | None:
+    """The state in a custom_id, or None if it is not one of ours (or is malformed)."""
+    parts = custom_id.split("|")
+    if len(parts) != 6 or parts[0] != PREFIX or parts[2] not in LANGS:
+        return None
+    try:
+        command, page = Command(parts[1]), int(parts[3])
+    except ValueError:
+        return None
+    first, second = _ARGS.get(command.value, ("", ""))
+    options = {k: v for k, v in ((first, parts[4]), (second, parts[5])) if k and v}
+    lang: Lang = "en" if parts[2] == "en" else "zh-TW"
+    return ComponentState(command, lang, page, options)
+
+
+def control_custom_id(answer: Answer, control: Control) -> str:
+    page = int(answer.state.get("page", "0") or 0)
+    if control.action == "lang":
+        return encode(answer.state, "en" if control.value == "en" else "zh-TW", page)
+    if control.action == "page":
+        return encode(answer.state, answer.lang, int(control.value))
+    if control.action == "topic":
+        # The chosen topic arrives in the interaction's values, so the id carries none.
+        return encode({**answer.state, "topic": ""}, answer.lang, 0)
+    raise ValueError(f"unknown control action {control.action!r}")

@@ -1,0 +1,65 @@
+"""The offline console: the same slash commands answered in a terminal, no Discord token needed."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import TextIO
+
+from bot.core import Core, Outcome
+from bot.facts import Lang
+from bot.payload import message_payload
+from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
+from bot.textout import answer_text
+
+PROMPT = "401k> "
+
+
+def system_lang() -> Lang:
+    return lang_from_locale(os.environ.get("LC_ALL") or os.environ.get("LANG"))
+
+
+async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO) -> int:
+    """Answer one line; returns the exit status (0 answer, 2 user error, 1 internal failure)."""
+    outcome = await core.answer_line(line, lang)
+    if as_json:
+        out.write(json.dumps(message_payload(outcome.answer), ensure_ascii=False, indent=2) + "\n")
+        return outcome.status
+    out.write(answer_text(outcome.answer) + "\n")
+    # A terminal has no buttons: print the remaining pages too.
+    page = 1
+    while outcome.status == 0 and any(c.action == "page" and c.value == str(page) for c in outcome.answer.controls):
+        outcome = await core.answer_line(line, lang, page=page)
+        out.write("\n" + answer_text(outcome.answer) + "\n")
+        page += 1
+    return outcome.status
+
+
+async def interactive(core: Core, lang: Lang, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Answer lines until EOF. `/language zh-TW` switches the console's language."""
+    tty = stdin.isatty()
+    if tty:
+        out.write("Offline console (no DISCORD_TOKEN set). Try /inflow 2%, /401k, /opinions, /sources, /help. Ctrl-D quits.\n")
+    while True:
+        if tty:
+            out.write(PROMPT)
+            out.flush()
+        line = stdin.readline()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        if line in ("exit", "quit", "/exit", "/quit"):
+            break
+        try:
+            request = parse_request(line, core.facts)
+        except UserInputError:
+            request = None
+        if isinstance(request, LanguageRequest) and request.language:
+            lang = system_lang() if request.language == "auto" else ("zh-TW" if request.language == "zh-TW" else "en")
+        await ask(core, line, lang, as_json=False, out=out)
+        out.write("\n")
+        out.flush()
+    return 0
