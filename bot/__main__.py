@@ -37,14 +37,15 @@ def _check_config() -> int:
     from bot.answers import AnswerContext, answer
     from bot.inflow import MarketCap
     from bot.render import Renderer, limit_violations
-    from bot.requests import K401Request, OpinionsRequest, SourcesRequest, Topic
+    from bot.requests import K401Request, OpinionsRequest, Request, SourcesRequest, Topic
 
     facts = load_facts()
     renderer = Renderer(facts)
     ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
-    problems = []
-    for lang in ("en", "zh-TW"):
-        requests = [K401Request(t) for t in Topic] + [OpinionsRequest(), SourcesRequest()]
+    problems: list[str] = []
+    requests: list[Request] = [*(K401Request(t) for t in Topic), OpinionsRequest(), SourcesRequest()]
+    langs: tuple[Lang, ...] = ("en", "zh-TW")
+    for lang in langs:
         for request in requests:
             problems += [f"{lang} {request}: {p}" for p in limit_violations(answer(request, lang, ctx))]
     if problems:

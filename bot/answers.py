@@ -122,9 +122,7 @@ def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: in
     facts = ctx.facts
     pages = len(SOURCE_PAGES)
     page = min(max(page, 0), pages - 1)
-    groups: list[tuple[str, list[Fact]]] = [
-        (g, [f for f in facts.facts if f.group == g]) for g in SOURCE_PAGES[page]
-    ]
+    groups: list[tuple[str, list[Fact]]] = [(g, [f for f in facts.facts if f.group == g]) for g in SOURCE_PAGES[page]]
     documents: list[Source] = list(facts.sources.values()) if not SOURCE_PAGES[page] else []
     return ctx.renderer.render(
         "sources",
@@ -141,9 +139,7 @@ def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: in
 
 def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, current: str = "auto") -> Answer:
     choice = req.language or current
-    return ctx.renderer.render(
-        "language", lang, choice=choice, changed=req.language is not None, ephemeral=True
-    )
+    return ctx.renderer.render("language", lang, choice=choice, changed=req.language is not None, ephemeral=True)
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
@@ -152,7 +148,13 @@ def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
 
 def answer_error(error: UserInputError, lang: Lang, ctx: AnswerContext) -> Answer:
     return ctx.renderer.render(
-        "error", lang, code=error.code, params=error.params, color=COLORS["error"], ephemeral=True, is_error=True
+        "error",
+        lang,
+        code=error.code,
+        params=error.params,
+        color=COLORS["error"],
+        ephemeral=True,
+        is_error=True,
     )
 
 

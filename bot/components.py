@@ -32,7 +32,14 @@ class ComponentState:
 def encode(state: dict[str, str], lang: Lang, page: int) -> str:
     command = state["command"]
     first, second = _ARGS.get(command, ("", ""))
-    parts = [PREFIX, command, lang, str(page), state.get(first, "") if first else "", state.get(second, "") if second else ""]
+    parts = [
+        PREFIX,
+        command,
+        lang,
+        str(page),
+        state.get(first, "") if first else "",
+        state.get(second, "") if second else "",
+    ]
     custom_id = "|".join(p.replace("|", "") for p in parts)
     return custom_id[:MAX_CUSTOM_ID]
 

@@ -7,7 +7,7 @@ import os
 import sys
 from typing import TextIO
 
-from bot.core import Core, Outcome
+from bot.core import Core
 from bot.facts import Lang
 from bot.payload import message_payload
 from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
@@ -29,7 +29,9 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO) 
     out.write(answer_text(outcome.answer) + "\n")
     # A terminal has no buttons: print the remaining pages too.
     page = 1
-    while outcome.status == 0 and any(c.action == "page" and c.value == str(page) for c in outcome.answer.controls):
+    while outcome.status == 0 and any(
+        c.action == "page" and c.value == str(page) and not c.disabled for c in outcome.answer.controls
+    ):
         outcome = await core.answer_line(line, lang, page=page)
         out.write("\n" + answer_text(outcome.answer) + "\n")
         page += 1
@@ -40,7 +42,9 @@ async def interactive(core: Core, lang: Lang, *, stdin: TextIO = sys.stdin, out:
     """Answer lines until EOF. `/language zh-TW` switches the console's language."""
     tty = stdin.isatty()
     if tty:
-        out.write("Offline console (no DISCORD_TOKEN set). Try /inflow 2%, /401k, /opinions, /sources, /help. Ctrl-D quits.\n")
+        out.write(
+            "Offline console (no DISCORD_TOKEN set). Try /inflow 2%, /401k, /opinions, /sources, /help. Ctrl-D quits.\n"
+        )
     while True:
         if tty:
             out.write(PROMPT)

@@ -88,7 +88,7 @@ class Fact(_Strict):
     def _value_is_text(cls, value: Any) -> Any:
         # TOML floats are binary; demanding a string keeps 8.7 exactly 8.7.
         if isinstance(value, float):
-            raise ValueError("write the value as a string (e.g. \"8.7\") so it stays an exact decimal")
+            raise ValueError('write the value as a string (e.g. "8.7") so it stays an exact decimal')
         return value
 
     @field_validator("value")
@@ -284,9 +284,7 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         if missing:
             raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
 
-    digest = hashlib.sha256(
-        b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))
-    ).hexdigest()
+    digest = hashlib.sha256(b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))).hexdigest()
     return Facts(
         order=parsed_facts.order,
         defaults=parsed_facts.defaults,

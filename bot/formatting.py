@@ -60,6 +60,8 @@ def fact_value(fact: Fact, lang: Lang) -> str:
     if fact.unit == "people_million":
         if lang == "en":
             return f"{number(fact.value, lang)} million"
-        return f"{format_compact_decimal(fact.amount, format_type='long', locale=BABEL_LOCALE[lang], fraction_digits=2)}人"
+        return (
+            f"{format_compact_decimal(fact.amount, format_type='long', locale=BABEL_LOCALE[lang], fraction_digits=2)}人"
+        )
     suffix = {"years": (" years", " 歲"), "days": (" days", " 天")}[fact.unit]
     return number(fact.value, lang) + (suffix[0] if lang == "en" else suffix[1])

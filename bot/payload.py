@@ -38,8 +38,7 @@ def component_rows(answer: Answer) -> list[dict[str, Any]]:
         custom_id = control_custom_id(answer, control)
         if control.kind == "select":
             options = [
-                {"label": label, "value": value, "default": value == control.value}
-                for value, label in control.options
+                {"label": label, "value": value, "default": value == control.value} for value, label in control.options
             ]
             select = {
                 "type": 3,

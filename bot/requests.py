@@ -168,7 +168,9 @@ def build_request(command: Command, options: Mapping[str, str | None], facts: Fa
             except AllocationError as exc:
                 raise UserInputError(f"allocation_{exc.reason.value}", text=text) from None
             pool = opts.get("pool")
-            return InflowRequest(allocation, text, Pool(_choice(pool, tuple(Pool), "unknown_pool")) if pool else Pool.K401)
+            return InflowRequest(
+                allocation, text, Pool(_choice(pool, tuple(Pool), "unknown_pool")) if pool else Pool.K401
+            )
         case Command.OPINIONS:
             stance_text, analyst_text = opts.get("stance"), opts.get("analyst")
             stance: Stance | None = None

@@ -14,7 +14,9 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = Field(default=None, alias="DISCORD_TOKEN")
     db_path: Path = Field(default=Path("data/bot.sqlite3"), alias="BOT_DB_PATH")
     market_enabled: bool = Field(default=True, alias="BOT_MARKET_ENABLED")
-    market_api_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://api.coingecko.com/api/v3"), alias="BOT_MARKET_API_URL")
+    market_api_url: AnyHttpUrl = Field(
+        default=AnyHttpUrl("https://api.coingecko.com/api/v3"), alias="BOT_MARKET_API_URL"
+    )
     market_api_key: SecretStr | None = Field(default=None, alias="BOT_MARKET_API_KEY")
     dev_guild_id: int | None = Field(default=None, alias="BOT_DEV_GUILD_ID")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")

@@ -1,0 +1,197 @@
+from __future__ import annotations
+
+import datetime as dt
+import re
+import shutil
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.facts import ConfigError, Facts, load_facts
+from bot.paths import config_dir
+
+# Every row of ../shared/facts-verified.md: (fact id, value, unit, as-of).
+VERIFIED = [
+    ("assets_401k_2025q1", "8.7", "usd_trillion", "2025-03-31"),
+    ("assets_401k_2025q2", "9.3", "usd_trillion", "2025-06-30"),
+    ("assets_401k_2025q3", "10.0", "usd_trillion", "2025-09-30"),
+    ("assets_retirement_2025q1", "43.4", "usd_trillion", "2025-03-31"),
+    ("assets_ira_2025q1", "16.8", "usd_trillion", "2025-03-31"),
+    ("assets_gov_db_2025q1", "8.9", "usd_trillion", "2025-03-31"),
+    ("assets_private_db_2025q1", "3.2", "usd_trillion", "2025-03-31"),
+    ("assets_annuities_2025q1", "2.4", "usd_trillion", "2025-03-31"),
+    ("assets_dc_2025q1", "12.2", "usd_trillion", "2025-03-31"),
+    ("assets_dc_press_rounding", "12.5", "usd_trillion", "2025-03-31"),
+    ("assets_403b_2025q1", "1.4", "usd_trillion", "2025-03-31"),
+    ("assets_457_2025q1", "0.477", "usd_trillion", "2025-03-31"),
+    ("assets_tsp_2025q1", "0.936", "usd_trillion", "2025-03-31"),
+    ("assets_other_dc_2025q1", "0.735", "usd_trillion", "2025-03-31"),
+    ("participants_401k_active", "72.2", "people_million", "2019-12-31"),
+    ("participants_dc_order", "90", "people_million", "2025-08-07"),
+    ("workers_participating", "56", "percent", "2025-03-31"),
+    ("workers_private_access", "72", "percent", "2025-03-31"),
+    ("expense_ratio_401k_equity", "0.26", "percent", "2024-12-31"),
+    ("expense_ratio_industry_equity", "0.40", "percent", "2024-12-31"),
+    ("alt_fee_management", "2", "percent", "2025-08-07"),
+    ("alt_fee_performance", "20", "percent", "2025-08-07"),
+    ("early_withdrawal_age", "59.5", "years", "2025-08-07"),
+    ("early_withdrawal_additional_tax", "10", "percent", "2025-08-07"),
+    ("crypto_mcap_2025_08_07", "3.9", "usd_trillion", "2025-08-07"),
+    ("crypto_mcap_2025_08_14", "4.18", "usd_trillion", "2025-08-14"),
+    ("btc_change_2025_08_07", "2", "percent", "2025-08-07"),
+    ("btc_price_2025_08_07", "116000", "usd", "2025-08-07"),
+    ("btc_price_2025_08_08", "117500", "usd", "2025-08-08"),
+    ("btc_price_2025_08_14", "120000", "usd", "2025-08-14"),
+    ("btc_record_aug_2025", "124000", "usd", "2025-08-14"),
+    ("eth_change_2025_08_07", "7", "percent", "2025-08-07"),
+    ("eth_price_2025_08_07", "3800", "usd", "2025-08-07"),
+    ("eth_price_2025_08_08", "4012", "usd", "2025-08-08"),
+    ("eth_price_2025_08_09", "4200", "usd", "2025-08-09"),
+    ("eth_price_2025_08_14", "4780", "usd", "2025-08-14"),
+    ("allocation_scenario_low", "1", "percent", "2025-08-07"),
+    ("allocation_scenario_high", "5", "percent", "2025-08-07"),
+    ("allocation_scenario_young", "10", "percent", "2025-08-07"),
+    ("order_dol_deadline", "180", "days", "2025-08-07"),
+]
+
+
+@pytest.mark.parametrize(("fact_id", "value", "unit", "as_of"), VERIFIED)
+def test_verified_figures_are_in_the_facts_file(facts: Facts, fact_id: str, value: str, unit: str, as_of: str) -> None:
+    fact = facts.fact(fact_id)
+    assert fact.value == Decimal(value)
+    assert fact.unit == unit
+    assert fact.as_of == dt.date.fromisoformat(as_of)
+    assert facts.source_of(fact).publisher
+
+
+def test_values_stay_exact_decimals(facts: Facts) -> None:
+    assert facts.fact("assets_401k_2025q1").amount == Decimal("8700000000000")
+    assert facts.fact("assets_457_2025q1").amount == Decimal("477000000000")
+
+
+def test_article_labels_are_kept_where_it_differs(facts: Facts) -> None:
+    assert "12.5" in (facts.fact("assets_dc_2025q1").article_says or "")
+    assert "mislabelled" in facts.fact("assets_dc_2025q1").note.en
+    assert "60%" in (facts.fact("workers_participating").article_says or "")
+    assert "not an all-in" in facts.fact("expense_ratio_401k_equity").note.en
+    assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2 兆美元上下"
+    assert facts.fact("crypto_mcap_2025_08_07").article_says == "約 3.8 兆美元"
+
+
+def test_defaults_pick_the_401k_pool_and_the_order_day_market_cap(facts: Facts) -> None:
+    assert facts.defaults.pool_401k == "assets_401k_2025q1"
+    assert facts.defaults.market_cap == "crypto_mcap_2025_08_07"
+
+
+def test_order_name_and_date(facts: Facts) -> None:
+    assert facts.order.name == "Democratizing Access to Alternative Assets for 401(k) Investors"
+    assert facts.order.signed == dt.date(2025, 8, 7)
+    assert facts.order.dol_deadline_days == 180
+
+
+def test_opinions_cover_the_six_views_with_stances(facts: Facts) -> None:
+    stances = {o.name: o.stance for o in facts.opinions}
+    assert stances == {
+        "Matt Hougan": "supportive",
+        "Ji Hun Kim": "supportive",
+        "Ted Rossman": "cautious",
+        "Christopher Bailey": "cautious",
+        "Philitsa Hanson": "critical",
+        "Traditional finance": "critical",
+    }
+    assert all(o.quote_en_is_translation for o in facts.opinions)
+    assert "多數計畫提供者不願率先接受" in facts.opinion("rossman").quote.zh_tw
+
+
+# ---------------------------------------------------------------- broken files
+
+
+@pytest.fixture
+def config_copy(tmp_path: Path) -> Path:
+    target = tmp_path / "config"
+    shutil.copytree(config_dir(), target)
+    return target
+
+
+def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def _error(directory: Path) -> str:
+    with pytest.raises(ConfigError) as info:
+        load_facts(directory, today=dt.date(2026, 1, 1))
+    return str(info.value)
+
+
+def test_missing_field_names_file_entry_and_field(config_copy: Path) -> None:
+    _edit(
+        config_copy / "facts.toml",
+        'unit = "usd_trillion"\nas_of = 2025-03-31\nsource = "ici_q1_2025"\nlabel = { en = "401(k) plan assets",',
+        'as_of = 2025-03-31\nsource = "ici_q1_2025"\nlabel = { en = "401(k) plan assets",',
+    )
+    message = _error(config_copy)
+    assert "facts.toml" in message
+    assert "id='assets_401k_2025q1'" in message
+    assert "field 'unit'" in message
+    assert "Field required" in message
+    assert message.count("\n") == 0  # one clear line, not a traceback
+
+
+def test_wrong_type_names_the_field(config_copy: Path) -> None:
+    _edit(config_copy / "facts.toml", 'value = "43.4"', 'value = "lots"')
+    message = _error(config_copy)
+    assert re.search(r"facts\.toml: entry fact #\d+ \(id='assets_retirement_2025q1'\), field 'value'", message)
+
+
+def test_float_value_is_refused_to_keep_decimals_exact(config_copy: Path) -> None:
+    _edit(config_copy / "facts.toml", 'value = "43.4"', "value = 43.4")
+    assert "write the value as a string" in _error(config_copy)
+
+
+def test_unknown_stance(config_copy: Path) -> None:
+    _edit(config_copy / "opinions.toml", 'stance = "cautious"', 'stance = "bullish"')
+    message = _error(config_copy)
+    assert "opinions.toml" in message
+    assert "id='rossman'" in message
+    assert "field 'stance'" in message
+    assert "'supportive', 'cautious' or 'critical'" in message
+
+
+def test_duplicate_id(config_copy: Path) -> None:
+    _edit(config_copy / "opinions.toml", 'id = "kim"', 'id = "hougan"')
+    assert (
+        _error(config_copy)
+        == f"{config_copy / 'opinions.toml'}: entry opinion #2 (id='hougan'), field 'id': duplicate id"
+    )
+
+
+def test_date_in_the_future(config_copy: Path) -> None:
+    _edit(config_copy / "facts.toml", "as_of = 2025-09-30", "as_of = 2026-09-30")
+    message = _error(config_copy)
+    assert "id='assets_401k_2025q3'" in message
+    assert "field 'as_of'" in message
+    assert "2026-09-30 is in the future" in message
+
+
+def test_unknown_source_reference(config_copy: Path) -> None:
+    _edit(config_copy / "facts.toml", 'source = "cmc_press"', 'source = "cmc"')
+    assert "field 'source': unknown source 'cmc'" in _error(config_copy)
+
+
+def test_not_toml(config_copy: Path) -> None:
+    (config_copy / "opinions.toml").write_text("[[opinion]\nid = ", encoding="utf-8")
+    assert "opinions.toml: not valid TOML" in _error(config_copy)
+
+
+def test_missing_label(config_copy: Path) -> None:
+    _edit(config_copy / "commands.toml", "[topics.risks]", "[topics.risky]")
+    assert "entry topics, field 'risks': missing label" in _error(config_copy)
+
+
+def test_version_changes_when_a_fact_changes(config_copy: Path) -> None:
+    before = load_facts(config_copy).version
+    _edit(config_copy / "facts.toml", 'value = "43.4"', 'value = "43.5"')
+    assert load_facts(config_copy).version != before

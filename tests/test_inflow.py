@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.allocation import Allocation, parse_allocation
+from bot.facts import Facts
+from bot.inflow import MarketCap, Pool, estimate, inflow_usd, pool_fact, share_of_market
+
+D = Decimal
+T = D("1e12")
+B = D("1e9")
+
+
+def test_seed_arithmetic_one_percent_of_all_retirement_assets_is_434_billion() -> None:
+    # 「超過 4,300 億美元」
+    assert inflow_usd(D(1), D("43.4") * T) == D(434) * B
+
+
+def test_seed_arithmetic_one_percent_of_12_5t_is_125b_about_3_percent_of_3_8t() -> None:
+    amount = inflow_usd(D(1), D("12.5") * T)
+    assert amount == D(125) * B
+    share = share_of_market(amount, D("3.8") * T)
+    assert share.quantize(D("0.01")) == D("3.29")
+
+
+def test_decimal_arithmetic_has_no_float_drift() -> None:
+    allocation = parse_allocation("0.3%")
+    assert inflow_usd(allocation.low, D("8.7") * T) == D("26100000000")
+    assert inflow_usd(D("0.1") + D("0.2"), D(100)) == D("0.3")
+
+
+def test_default_pools_are_the_labelled_figures(facts: Facts) -> None:
+    assert pool_fact(facts, Pool.K401).amount == D("8.7") * T
+    assert pool_fact(facts, Pool.DC).amount == D("12.2") * T
+    assert pool_fact(facts, Pool.RETIREMENT).amount == D("43.4") * T
+
+
+def test_estimate_for_two_percent_of_401k(facts: Facts) -> None:
+    est = estimate(Allocation(D(2), D(2)), Pool.K401, facts, MarketCap.from_config(facts))
+    assert est.result.low_usd == D(174) * B
+    assert est.result.high_usd == D(174) * B
+    assert est.result.low_share.quantize(D("0.0001")) == D("4.4615")  # 174 / 3900
+    assert est.other_pools[Pool.DC].low_usd == D(244) * B
+    assert est.other_pools[Pool.RETIREMENT].low_usd == D(868) * B
+    assert Pool.K401 not in est.other_pools
+    assert est.market_cap.usd == D("3.9") * T
+    assert est.market_cap.as_of == dt.date(2025, 8, 7)
+    assert est.market_cap.kind == "config"
+
+
+def test_range_gives_low_and_high(facts: Facts) -> None:
+    est = estimate(Allocation(D(1), D(5)), Pool.K401, facts, MarketCap.from_config(facts))
+    assert (est.result.low_usd, est.result.high_usd) == (D(87) * B, D(435) * B)
+    assert est.result.is_range
+
+
+def test_scenarios_are_1_2_5_10_plus_the_users_own(facts: Facts) -> None:
+    est = estimate(Allocation(D(3), D(3)), Pool.DC, facts, MarketCap.from_config(facts))
+    assert [row.percent for row in est.scenarios] == [D(1), D(2), D(3), D(5), D(10)]
+    assert [row.is_users for row in est.scenarios] == [False, False, True, False, False]
+    ten = est.scenarios[-1]
+    assert ten.by_pool[Pool.RETIREMENT].low_usd == D("4.34") * T
+
+
+def test_users_value_already_in_the_scenarios_is_not_repeated(facts: Facts) -> None:
+    est = estimate(Allocation(D(1), D(5)), Pool.K401, facts, MarketCap.from_config(facts))
+    assert [row.percent for row in est.scenarios] == [D(1), D(2), D(5), D(10)]
+    assert [row.is_users for row in est.scenarios] == [True, False, True, False]
+
+
+@given(st.decimals(min_value=D("0.01"), max_value=D(100), places=2))
+def test_inflow_is_linear_and_bounded_by_the_pool(percent: Decimal) -> None:
+    pool = D("8.7") * T
+    amount = inflow_usd(percent, pool)
+    assert D(0) < amount <= pool
+    assert inflow_usd(percent * 2, pool) == amount * 2 or percent * 2 > 100
