@@ -12,6 +12,7 @@ import sys
 from collections.abc import Sequence
 
 from bot.facts import ConfigError, Lang, load_facts
+from bot.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -55,32 +56,24 @@ def _check_config() -> int:
     return 0
 
 
-async def _ask(line: str, lang: Lang, as_json: bool, offline: bool) -> int:
+async def _ask(settings: Settings, line: str, lang: Lang, as_json: bool, offline: bool) -> int:
     from bot.console import ask
-    from bot.core import Core
+    from bot.services import open_services
 
-    async with _market(offline) as market:
-        return await ask(Core.load(market), line, lang, as_json=as_json, out=sys.stdout)
+    async with open_services(settings, offline=offline) as services:
+        return await ask(services.core, line, lang, as_json=as_json, out=sys.stdout)
 
 
-async def _console() -> int:
+async def _console(settings: Settings) -> int:
     from bot.console import interactive, system_lang
-    from bot.core import Core
+    from bot.services import open_services
 
-    async with _market(False) as market:
-        return await interactive(Core.load(market), system_lang())
-
-
-def _market(offline: bool):  # type: ignore[no-untyped-def]
-    from bot.services import open_market
-
-    return open_market(offline=offline)
+    async with open_services(settings) as services:
+        return await interactive(services.core, system_lang())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from bot.settings import Settings
-
     settings = Settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Answers go to stdout; keep the console quiet unless asked.
@@ -92,12 +85,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ask":
             from bot.console import system_lang
 
-            return asyncio.run(_ask(args.line, args.lang or system_lang(), args.json, args.offline))
+            return asyncio.run(_ask(settings, args.line, args.lang or system_lang(), args.json, args.offline))
         if args.command in ("run", "sync") or (args.command is None and settings.has_token):
             from bot.discord_app.runner import run_discord
 
             return run_discord(settings, args)
-        return asyncio.run(_console())
+        return asyncio.run(_console(settings))
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 1

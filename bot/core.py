@@ -9,8 +9,11 @@ from typing import Protocol
 from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, new_error_id
 from bot.facts import Facts, Lang, load_facts
 from bot.inflow import MarketCap
-from bot.render import Answer, Renderer
+from bot.render import Answer, Renderer, answer_from_json, answer_to_json
 from bot.requests import InflowRequest, Request, UserInputError, parse_request
+from bot.store import Store
+
+ANSWER_CACHE_TTL_SECONDS = 3600.0
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +29,24 @@ class Outcome:
 
 
 class Core:
-    def __init__(self, facts: Facts, renderer: Renderer, market: MarketCapSource | None = None) -> None:
+    def __init__(
+        self,
+        facts: Facts,
+        renderer: Renderer,
+        market: MarketCapSource | None = None,
+        store: Store | None = None,
+    ) -> None:
         self.facts = facts
         self.renderer = renderer
         self.market = market
+        self.store = store
+        # Config and templates together: editing either changes every cache key.
+        self.data_version = f"{facts.version}-{renderer.version}"
 
     @classmethod
-    def load(cls, market: MarketCapSource | None = None) -> Core:
+    def load(cls, market: MarketCapSource | None = None, store: Store | None = None) -> Core:
         facts = load_facts()
-        return cls(facts, Renderer(facts), market)
+        return cls(facts, Renderer(facts), market, store)
 
     async def market_cap(self) -> MarketCap:
         if self.market is None:
@@ -51,7 +63,18 @@ class Core:
         return AnswerContext(self.facts, self.renderer, market_cap)
 
     async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
-        return answer(request, lang, await self.context(request), page=page)
+        ctx = await self.context(request)
+        if self.store is None:
+            return answer(request, lang, ctx, page=page)
+        mc = ctx.market_cap
+        market_key = f"{mc.kind}:{mc.usd}:{mc.as_of}:{mc.age_minutes}" if isinstance(request, InflowRequest) else "-"
+        key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
+        cached = await self.store.cache_get(key)
+        if cached is not None:
+            return answer_from_json(cached)
+        result = answer(request, lang, ctx, page=page)
+        await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
+        return result
 
     def error(self, error: UserInputError, lang: Lang) -> Answer:
         return answer_error(error, lang, AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts)))

@@ -41,6 +41,9 @@ class MarketCap:
     as_of: dt.datetime | dt.date
     kind: MarketCapKind
     source: str
+    age_minutes: int | None = None  # for a cached live value: how old it is
+    btc_usd: Decimal | None = None
+    eth_usd: Decimal | None = None
 
     @classmethod
     def from_config(cls, facts: Facts) -> MarketCap:

@@ -7,9 +7,11 @@ and render() splits on them.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
@@ -135,8 +137,6 @@ def fit_to_limits(answer: Answer) -> Answer:
         EmbedField(_clip(f.name, LIMITS["field_name"]), _clip(f.value, LIMITS["field_value"]), f.inline)
         for f in answer.fields[: LIMITS["fields"]]
     )
-    from dataclasses import replace
-
     return replace(
         answer,
         title=_clip(answer.title, LIMITS["title"]),
@@ -168,6 +168,7 @@ class Renderer:
         self.facts = facts
         directory = directory or templates_dir()
         self._envs = {lang: self._make_env(directory, lang) for lang in LANGS}
+        self.version = _tree_hash(directory)
 
     def _make_env(self, directory: Path, lang: Lang) -> jinja2.Environment:
         env = jinja2.Environment(
@@ -223,6 +224,25 @@ class Renderer:
 
     def fact_text(self, fact: Fact, lang: Lang) -> str:
         return formatting.fact_value(fact, lang)
+
+
+def _tree_hash(directory: Path) -> str:
+    """A hash of every template, so a template edit changes cache keys."""
+    digest = hashlib.sha256()
+    for path in sorted(directory.rglob("*.j2")):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def answer_to_json(answer: Answer) -> bytes:
+    return json.dumps(asdict(answer), ensure_ascii=False).encode()
+
+
+def answer_from_json(data: bytes) -> Answer:
+    raw = json.loads(data)
+    raw["fields"] = tuple(EmbedField(**f) for f in raw["fields"])
+    raw["controls"] = tuple(Control(**{**c, "options": tuple(tuple(o) for o in c["options"])}) for c in raw["controls"])
+    return Answer(**raw)
 
 
 _ANSWER_EXTRAS = {"color", "url", "image", "controls", "ephemeral", "is_error", "state"}

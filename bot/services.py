@@ -1,14 +1,37 @@
-"""Long-lived services (store, market data) opened and closed around a run of the console or the bot."""
+"""Long-lived services (store, HTTP session, market data) opened and closed around a run of the console or bot."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
-from bot.core import MarketCapSource
+import aiohttp
+
+from bot.core import Core
+from bot.facts import load_facts
+from bot.market import MarketData
+from bot.render import Renderer
+from bot.settings import Settings
+from bot.store import Store
+
+
+@dataclass
+class Services:
+    core: Core
+    store: Store
+    session: aiohttp.ClientSession
+    market: MarketData | None
 
 
 @asynccontextmanager
-async def open_market(*, offline: bool) -> AsyncIterator[MarketCapSource | None]:
-    """No live source yet: the config figure is used (the store and market issue replaces this)."""
-    yield None
+async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIterator[Services]:
+    """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all."""
+    facts = load_facts()
+    async with Store(settings.db_path) as store, aiohttp.ClientSession() as session:
+        market = None
+        if settings.market_enabled and not offline:
+            key = settings.market_api_key.get_secret_value() if settings.market_api_key else None
+            market = MarketData(session, str(settings.market_api_url), facts, store=store, api_key=key)
+        core = Core(facts, Renderer(facts), market, store)
+        yield Services(core, store, session, market)

@@ -27,3 +27,11 @@ def ctx(facts: Facts, renderer: Renderer) -> AnswerContext:
 @pytest.fixture
 def core(facts: Facts, renderer: Renderer) -> Core:
     return Core(facts, renderer)
+
+
+@pytest.fixture(autouse=True)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test touches the real network, a real token or a database outside its own temp folder."""
+    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+    monkeypatch.setenv("BOT_MARKET_ENABLED", "0")
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path_factory.mktemp("db") / "bot.sqlite3"))

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "LANG", "LC_ALL")}
     env["BOT_MARKET_ENABLED"] = "0"  # no outside requests from tests
+    env.setdefault("BOT_DB_PATH", str(Path(tempfile.mkdtemp()) / "bot.sqlite3"))
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
