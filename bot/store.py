@@ -6,6 +6,7 @@ full disk turns caching off, and only saving a setting reports an error (StoreUn
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 import time
@@ -264,7 +265,5 @@ class Store:
 
     async def _rollback(self) -> None:
         if self._db is not None:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 await self._db.rollback()
-            except sqlite3.Error:
-                pass
