@@ -88,7 +88,8 @@ async def test_fifty_simultaneous_asks_make_one_request(
     assert {c.kind for c in caps} == {"live"}
     assert api.hits["global"] == 1 and api.hits["prices"] == 1
     print(
-        f"\n50 concurrent asks: {api.hits['global']} /global + {api.hits['prices']} /simple/price, {elapsed * 1000:.0f} ms"
+        f"\n50 concurrent asks: {api.hits['global']} /global + {api.hits['prices']} /simple/price, "
+        f"{elapsed * 1000:.0f} ms"
     )
 
 
