@@ -1,7 +1,8 @@
 """Stateless component ids: everything needed to re-render an answer lives in the custom_id.
 
 Format: ``k4|command|lang|page|a|b`` (at most 100 characters, Discord's limit), where a/b are the
-command's options: 401k topic; inflow allocation, pool; opinions stance, analyst.
+command's options: 401k topic; inflow allocation, pool; opinions stance, analyst. Selects start with ``k4s``
+so that a button's handler and a select's handler never both match one id.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from bot.render import Answer, Control
 from bot.requests import Command
 
 PREFIX = "k4"
+SELECT_PREFIX = "k4s"
 MAX_CUSTOM_ID = 100
 _ARGS: dict[str, tuple[str, str]] = {
     "401k": ("topic", ""),
@@ -29,11 +31,11 @@ class ComponentState:
     options: dict[str, str]
 
 
-def encode(state: dict[str, str], lang: Lang, page: int) -> str:
+def encode(state: dict[str, str], lang: Lang, page: int, *, prefix: str = PREFIX) -> str:
     command = state["command"]
     first, second = _ARGS.get(command, ("", ""))
     parts = [
-        PREFIX,
+        prefix,
         command,
         lang,
         str(page),
@@ -47,7 +49,7 @@ def encode(state: dict[str, str], lang: Lang, page: int) -> str:
 def decode(custom_id: str) -> ComponentState | None:
     """The state in a custom_id, or None if it is not one of ours (or is malformed)."""
     parts = custom_id.split("|")
-    if len(parts) != 6 or parts[0] != PREFIX or parts[2] not in LANGS:
+    if len(parts) != 6 or parts[0] not in (PREFIX, SELECT_PREFIX) or parts[2] not in LANGS:
         return None
     try:
         command, page = Command(parts[1]), int(parts[3])
@@ -67,5 +69,5 @@ def control_custom_id(answer: Answer, control: Control) -> str:
         return encode(answer.state, answer.lang, int(control.value))
     if control.action == "topic":
         # The chosen topic arrives in the interaction's values, so the id carries none.
-        return encode({**answer.state, "topic": ""}, answer.lang, 0)
+        return encode({**answer.state, "topic": ""}, answer.lang, 0, prefix=SELECT_PREFIX)
     raise ValueError(f"unknown control action {control.action!r}")

@@ -8,8 +8,8 @@ import sys
 from typing import TextIO
 
 from bot.core import Core
+from bot.discord_app.payload import message_payload
 from bot.facts import Lang
-from bot.payload import message_payload
 from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.textout import answer_text
 

@@ -6,11 +6,11 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, new_error_id
+from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
 from bot.facts import Facts, Lang, load_facts
 from bot.inflow import MarketCap
 from bot.render import Answer, Renderer, answer_from_json, answer_to_json
-from bot.requests import InflowRequest, Request, UserInputError, parse_request
+from bot.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
 from bot.store import Store
 
 ANSWER_CACHE_TTL_SECONDS = 3600.0
@@ -75,6 +75,10 @@ class Core:
         result = answer(request, lang, ctx, page=page)
         await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
         return result
+
+    def language_answer(self, request: LanguageRequest, lang: Lang, current: str) -> Answer:
+        ctx = AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts))
+        return answer_language(request, lang, ctx, current)
 
     def error(self, error: UserInputError, lang: Lang) -> Answer:
         return answer_error(error, lang, AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts)))

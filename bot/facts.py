@@ -156,6 +156,8 @@ class Labels(_Strict):
     stances: dict[str, Localized]
     languages: dict[str, Localized]
     controls: dict[str, Localized]
+    option_names: dict[str, Localized]
+    option_descriptions: dict[str, Localized]
 
 
 @dataclass(frozen=True)
@@ -254,6 +256,7 @@ def _check_references(path: Path, parsed: FactsFile) -> None:
             raise ConfigError(f"{path}: entry defaults, field '{name}': unknown fact {fact_id!r}")
 
 
+_OPTIONS = ("topic", "allocation", "pool", "stance", "analyst", "language", "server")
 _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "commands": ("401k", "inflow", "opinions", "sources", "language"),
     "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks"),
@@ -261,6 +264,8 @@ _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "stances": STANCES,
     "languages": ("en", "zh-TW", "auto"),
     "controls": ("switch_language", "previous", "next", "choose_topic"),
+    "option_names": _OPTIONS,
+    "option_descriptions": _OPTIONS,
 }
 
 

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 
 from bot.answers import AnswerContext, answer
 from bot.components import MAX_CUSTOM_ID, decode, encode
-from bot.payload import message_payload
+from bot.discord_app.payload import message_payload
 from bot.requests import Command, build_request, parse_request
 
 

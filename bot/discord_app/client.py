@@ -1,0 +1,199 @@
+"""The Discord bot: an AutoShardedBot over the shared core, with one error path and stateless components."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from typing import Any
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.answers import new_error_id
+from bot.components import ComponentState
+from bot.core import Core
+from bot.discord_app.cog import AnswersCog
+from bot.discord_app.components import AnswerButton, TopicSelect
+from bot.discord_app.payload import NO_MENTIONS, send_kwargs
+from bot.discord_app.translator import LabelTranslator
+from bot.facts import Lang
+from bot.render import Answer
+from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
+from bot.store import Store, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+SYNC_HASH_KEY = "command_sync_hash"
+
+
+def intents() -> discord.Intents:
+    """Nothing privileged: slash commands need no message content and no member list."""
+    return discord.Intents(guilds=True)
+
+
+class K401Tree(app_commands.CommandTree["K401Bot"]):
+    """The one error path for slash commands: localised, ephemeral, follow-up when already answered."""
+
+    async def on_error(self, interaction: discord.Interaction[K401Bot], error: app_commands.AppCommandError) -> None:
+        bot = interaction.client
+        lang = await bot.resolve_lang(interaction)
+        if isinstance(error, app_commands.CommandOnCooldown):
+            answer = bot.core.error(UserInputError("cooldown", seconds=math.ceil(error.retry_after)), lang)
+        else:
+            error_id = new_error_id()
+            original = getattr(error, "original", error)
+            log.error("error %s in /%s", error_id, getattr(interaction.command, "name", "?"), exc_info=original)
+            answer = bot.core.internal_error(lang, error_id)
+        await bot.send(interaction, answer)
+
+
+class K401Bot(commands.AutoShardedBot):
+    def __init__(
+        self, core: Core, store: Store, *, dev_guild_id: int | None = None, sync_on_start: bool = True
+    ) -> None:
+        super().__init__(
+            command_prefix=commands.when_mentioned,  # no prefix commands; slash commands only
+            intents=intents(),
+            tree_cls=K401Tree,
+            allowed_mentions=NO_MENTIONS,
+            member_cache_flags=discord.MemberCacheFlags.none(),
+            chunk_guilds_at_startup=False,
+            max_messages=None,
+            help_command=None,
+        )
+        self.core = core
+        self.store = store
+        self.dev_guild_id = dev_guild_id
+        self.sync_on_start = sync_on_start
+
+    async def setup_hook(self) -> None:
+        await self.tree.set_translator(LabelTranslator(self.core.facts))
+        await self.add_cog(AnswersCog(self))
+        self.add_dynamic_items(AnswerButton, TopicSelect)
+        if self.sync_on_start:
+            await self.sync_commands()
+            if self.dev_guild_id:
+                await self.sync_commands(guild_id=self.dev_guild_id)
+
+    # ------------------------------------------------------------------ language
+
+    async def resolve_lang(self, interaction: discord.Interaction[Any], explicit: Lang | None = None) -> Lang:
+        """Explicit choice > the user's /language > the server default > the Discord client's locale."""
+        if explicit is not None:
+            return explicit
+        for scope, ident in (("user", interaction.user.id), ("guild", interaction.guild_id)):
+            if ident is not None:
+                saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
+                if saved in ("en", "zh-TW"):
+                    return "en" if saved == "en" else "zh-TW"
+        return lang_from_locale(interaction.locale.value)
+
+    # ------------------------------------------------------------------ answering
+
+    async def send(self, interaction: discord.Interaction[Any], answer: Answer, *, edit: bool = False) -> None:
+        kwargs = send_kwargs(answer)
+        if edit:
+            kwargs.pop("ephemeral")
+            kwargs.pop("allowed_mentions")
+            if interaction.response.is_done():
+                await interaction.edit_original_response(**{k: v for k, v in kwargs.items() if k != "files"})
+            else:
+                await interaction.response.edit_message(**kwargs)
+        elif interaction.response.is_done():
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)
+
+    async def run_command(
+        self,
+        interaction: discord.Interaction[Any],
+        command: Command,
+        options: dict[str, str | None],
+        *,
+        defer: bool = False,
+    ) -> None:
+        lang = await self.resolve_lang(interaction)
+        try:
+            request = build_request(command, options, self.core.facts)
+        except UserInputError as exc:
+            await self.send(interaction, self.core.error(exc, lang))
+            return
+        if defer:  # market data (and later a chart) may take a moment: acknowledge within Discord's 3 s
+            await interaction.response.defer(thinking=True)
+        await self.send(interaction, await self.core.answer(request, lang))
+
+    async def handle_component(
+        self, interaction: discord.Interaction[Any], state: ComponentState, values: list[str]
+    ) -> None:
+        """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
+        options = dict(state.options)
+        if values:
+            options["topic"] = values[0]
+        try:
+            try:
+                request = build_request(state.command, options, self.core.facts)
+            except UserInputError as exc:
+                await self.send(interaction, self.core.error(exc, state.lang))
+                return
+            if state.command is Command.INFLOW:
+                await interaction.response.defer()
+            answer = await self.core.answer(request, state.lang, page=state.page)
+            await self.send(interaction, answer, edit=True)
+        except Exception:
+            error_id = new_error_id()
+            log.exception("error %s handling component %s", error_id, interaction.data)
+            await self.send(interaction, self.core.internal_error(state.lang, error_id))
+
+    async def set_language(self, interaction: discord.Interaction[Any], language: str | None, *, server: bool) -> None:
+        current_lang = await self.resolve_lang(interaction)
+        if server:
+            member = interaction.user
+            perms = getattr(member, "guild_permissions", None)
+            if interaction.guild_id is None or perms is None or not perms.manage_guild:
+                await self.send(interaction, self.core.error(UserInputError("not_allowed"), current_lang))
+                return
+        scope, ident = ("guild", interaction.guild_id) if server else ("user", interaction.user.id)
+        assert ident is not None
+        if language is None:
+            saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
+            answer = self.core.language_answer(LanguageRequest(None), current_lang, saved or "auto")
+            await self.send(interaction, answer)
+            return
+        try:
+            await self.store.set_language(scope, ident, None if language == "auto" else language)  # type: ignore[arg-type]
+        except StoreUnavailable:
+            await self.send(interaction, self.core.error(UserInputError("settings_unavailable"), current_lang))
+            return
+        new_lang = await self.resolve_lang(interaction)
+        await self.send(interaction, self.core.language_answer(LanguageRequest(language), new_lang, language))
+
+    # ------------------------------------------------------------------ command sync
+
+    async def command_payload(self, guild: discord.abc.Snowflake | None = None) -> list[dict[str, Any]]:
+        """The full payload a sync would send, translations included."""
+        translator = self.tree.translator
+        commands_ = self.tree.get_commands(guild=guild)
+        if translator is None:
+            return [c.to_dict(self.tree) for c in commands_]
+        return [await c.get_translated_payload(self.tree, translator) for c in commands_]
+
+    async def sync_commands(self, *, force: bool = False, guild_id: int | None = None) -> bool:
+        """Sync only when the payload changed since the last sync (or when forced); True if it synced."""
+        payload = await self.command_payload()
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        key = f"{SYNC_HASH_KEY}:{guild_id or 'global'}"
+        if not force and await self.store.get_meta(key) == digest:
+            log.info("commands unchanged since the last sync; not syncing")
+            return False
+        if guild_id:
+            guild = discord.Object(id=guild_id)
+            self.tree.copy_global_to(guild=guild)
+            await self.tree.sync(guild=guild)
+        else:
+            await self.tree.sync()
+        await self.store.set_meta(key, digest)
+        log.info("synced %d commands (%s)", len(payload), f"guild {guild_id}" if guild_id else "global")
+        return True
