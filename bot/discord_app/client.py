@@ -34,6 +34,10 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True)
 
 
+def _without(kwargs: dict[str, Any], *keys: str) -> dict[str, Any]:
+    return {k: v for k, v in kwargs.items() if k not in keys}
+
+
 class K401Tree(app_commands.CommandTree["K401Bot"]):
     """The one error path for slash commands: localised, ephemeral, follow-up when already answered."""
 
@@ -52,7 +56,13 @@ class K401Tree(app_commands.CommandTree["K401Bot"]):
 
 class K401Bot(commands.AutoShardedBot):
     def __init__(
-        self, core: Core, store: Store, *, dev_guild_id: int | None = None, sync_on_start: bool = True
+        self,
+        core: Core,
+        store: Store,
+        *,
+        dev_guild_id: int | None = None,
+        sync_on_start: bool = True,
+        guild_ready_timeout: float = 2.0,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # no prefix commands; slash commands only
@@ -63,6 +73,7 @@ class K401Bot(commands.AutoShardedBot):
             chunk_guilds_at_startup=False,
             max_messages=None,
             help_command=None,
+            guild_ready_timeout=guild_ready_timeout,
         )
         self.core = core
         self.store = store
@@ -94,18 +105,22 @@ class K401Bot(commands.AutoShardedBot):
     # ------------------------------------------------------------------ answering
 
     async def send(self, interaction: discord.Interaction[Any], answer: Answer, *, edit: bool = False) -> None:
+        """Answer, edit in place (edit=True, for components), or complete a deferred response."""
         kwargs = send_kwargs(answer)
-        if edit:
-            kwargs.pop("ephemeral")
-            kwargs.pop("allowed_mentions")
-            if interaction.response.is_done():
-                await interaction.edit_original_response(**{k: v for k, v in kwargs.items() if k != "files"})
-            else:
-                await interaction.response.edit_message(**kwargs)
-        elif interaction.response.is_done():
+        response = interaction.response
+        deferred_message = response.type is discord.InteractionResponseType.deferred_channel_message
+        if edit and not response.is_done():
+            await response.edit_message(
+                **_without(kwargs, "ephemeral", "allowed_mentions", "files"), attachments=kwargs.get("files", [])
+            )
+        elif (edit or deferred_message) and response.is_done() and not answer.ephemeral:
+            await interaction.edit_original_response(
+                **_without(kwargs, "ephemeral", "files"), attachments=kwargs.get("files", [])
+            )
+        elif response.is_done():
             await interaction.followup.send(**kwargs)
         else:
-            await interaction.response.send_message(**kwargs)
+            await response.send_message(**kwargs)
 
     async def run_command(
         self,
@@ -150,9 +165,8 @@ class K401Bot(commands.AutoShardedBot):
     async def set_language(self, interaction: discord.Interaction[Any], language: str | None, *, server: bool) -> None:
         current_lang = await self.resolve_lang(interaction)
         if server:
-            member = interaction.user
-            perms = getattr(member, "guild_permissions", None)
-            if interaction.guild_id is None or perms is None or not perms.manage_guild:
+            perms = interaction.permissions  # resolved by Discord for this member in this channel
+            if interaction.guild_id is None or not (perms.manage_guild or perms.administrator):
                 await self.send(interaction, self.core.error(UserInputError("not_allowed"), current_lang))
                 return
         scope, ident = ("guild", interaction.guild_id) if server else ("user", interaction.user.id)

@@ -68,9 +68,8 @@ def send_kwargs(answer: Answer, image: bytes | None = None) -> dict[str, Any]:
         "view": build_view(answer),
         "allowed_mentions": NO_MENTIONS,
         "ephemeral": answer.ephemeral,
+        "content": answer.content,  # None, as send_message passes when there is no text
     }
-    if answer.content:
-        kwargs["content"] = answer.content
     files = build_files(answer, image)
     if files:
         kwargs["files"] = files
