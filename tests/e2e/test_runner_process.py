@@ -1,0 +1,68 @@
+"""`python -m bot run` as a real process against the fake Discord: starts, answers, exits cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+from tests.e2e.fake_discord import FakeDiscord
+from tests.e2e.test_discord_e2e import TOKEN
+
+REPO = Path(__file__).resolve().parents[2]
+# The only change to the bot: discord.py's API base URL, set before the CLI runs.
+LAUNCH = "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; from bot.__main__ import main; sys.exit(main(['run']))"
+
+
+async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    fake = FakeDiscord()
+    await fake.start()
+    env = {**os.environ, "DISCORD_TOKEN": TOKEN, "BOT_DB_PATH": str(tmp_path / "run.sqlite3"), "LOG_LEVEL": "INFO"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        LAUNCH,
+        fake.api_base,
+        cwd=REPO,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await asyncio.wait_for(fake.ready.wait(), 30)
+        assert fake.sync_calls == 1
+        await asyncio.sleep(0.3)  # READY → GUILD_CREATE processed
+        reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "1%"}), timeout=15)
+        assert reply.embed["description"].startswith("**$87 billion** of new buying")
+        proc.send_signal(signal.SIGTERM)
+        _, err = await asyncio.wait_for(proc.communicate(), 20)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+        await fake.close()
+    log = err.decode()
+    assert proc.returncode == 0, log
+    assert "shutting down" in log
+    assert TOKEN not in log  # the token is never logged
+    assert "Traceback" not in log
+
+
+async def test_run_without_a_token_gives_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        cwd=tmp_path,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode == 2
+    assert err.decode().strip().splitlines() == [
+        "DISCORD_TOKEN is not set: put the bot token from the Discord developer portal in the environment or .env"
+    ]
