@@ -13,7 +13,10 @@ from tests.e2e.test_discord_e2e import TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 # The only change to the bot: discord.py's API base URL, set before the CLI runs.
-LAUNCH = "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; from bot.__main__ import main; sys.exit(main(['run']))"
+LAUNCH = (
+    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
+    "from bot.__main__ import main; sys.exit(main(['run']))"
+)
 
 
 async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
