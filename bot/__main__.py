@@ -10,6 +10,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.facts import ConfigError, Lang, load_facts
 from bot.settings import Settings
@@ -25,12 +26,14 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--lang", choices=["en", "zh-TW"], default=None, help="answer language (default: from $LANG)")
     ask.add_argument("--json", action="store_true", help="print the exact Discord message payload")
     ask.add_argument("--offline", action="store_true", help="no outside requests: config figures only")
+    ask.add_argument("--chart-dir", type=Path, default=None, help="write /inflow's chart (PNG) into this folder")
     sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
     sync = sub.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument("--guild", type=int, default=None, help="also sync to this guild (instant)")
     sync.add_argument("--force", action="store_true", help="sync even if nothing changed")
     sub.add_parser("check-config", help="validate config/ and templates, then exit")
-    sub.add_parser("console", help="the offline console, even with a token set")
+    console = sub.add_parser("console", help="the offline console, even with a token set")
+    console.add_argument("--chart-dir", type=Path, default=None, help="write /inflow charts (PNG) into this folder")
     return parser
 
 
@@ -56,20 +59,27 @@ def _check_config() -> int:
     return 0
 
 
-async def _ask(settings: Settings, line: str, lang: Lang, as_json: bool, offline: bool) -> int:
-    from bot.console import ask
+async def _ask(settings: Settings, args: argparse.Namespace) -> int:
+    from bot.console import ask, system_lang
     from bot.services import open_services
 
-    async with open_services(settings, offline=offline) as services:
-        return await ask(services.core, line, lang, as_json=as_json, out=sys.stdout)
+    async with open_services(settings, offline=args.offline) as services:
+        return await ask(
+            services.core,
+            args.line,
+            args.lang or system_lang(),
+            as_json=args.json,
+            out=sys.stdout,
+            chart_dir=args.chart_dir,
+        )
 
 
-async def _console(settings: Settings) -> int:
+async def _console(settings: Settings, chart_dir: Path | None) -> int:
     from bot.console import interactive, system_lang
     from bot.services import open_services
 
     async with open_services(settings) as services:
-        return await interactive(services.core, system_lang())
+        return await interactive(services.core, system_lang(), chart_dir=chart_dir)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -83,14 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "check-config":
             return _check_config()
         if args.command == "ask":
-            from bot.console import system_lang
-
-            return asyncio.run(_ask(settings, args.line, args.lang or system_lang(), args.json, args.offline))
+            return asyncio.run(_ask(settings, args))
         if args.command in ("run", "sync") or (args.command is None and settings.has_token):
             from bot.discord_app.runner import run_discord
 
             return run_discord(settings, args)
-        return asyncio.run(_console(settings))
+        return asyncio.run(_console(settings, getattr(args, "chart_dir", None)))
     except ConfigError as exc:
         print(f"configuration error:\n{exc}", file=sys.stderr)
         return 1

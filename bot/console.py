@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
@@ -20,13 +21,22 @@ def system_lang() -> Lang:
     return lang_from_locale(os.environ.get("LC_ALL") or os.environ.get("LANG"))
 
 
-async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO) -> int:
-    """Answer one line; returns the exit status (0 answer, 2 user error, 1 internal failure)."""
-    outcome = await core.answer_line(line, lang)
+async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, chart_dir: Path | None = None) -> int:
+    """Answer one line; returns the exit status (0 answer, 2 user error, 1 internal failure).
+
+    A chart is drawn only when it has somewhere to go: --chart-dir, or the --json payload's attachment.
+    """
+    outcome = await core.answer_line(line, lang, chart=as_json or chart_dir is not None)
     if as_json:
-        out.write(json.dumps(message_payload(outcome.answer), ensure_ascii=False, indent=2) + "\n")
+        payload = message_payload(outcome.answer, outcome.image)
+        out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return outcome.status
     out.write(answer_text(outcome.answer) + "\n")
+    if outcome.image is not None and outcome.answer.image and chart_dir is not None:
+        chart_dir.mkdir(parents=True, exist_ok=True)
+        path = chart_dir / f"{outcome.answer.lang}-{outcome.answer.image}"
+        path.write_bytes(outcome.image)
+        out.write(f"chart: {path}\n")
     # A terminal has no buttons: print the remaining pages too.
     page = 1
     while outcome.status == 0 and any(
@@ -38,7 +48,14 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO) 
     return outcome.status
 
 
-async def interactive(core: Core, lang: Lang, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+async def interactive(
+    core: Core,
+    lang: Lang,
+    *,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    chart_dir: Path | None = None,
+) -> int:
     """Answer lines until EOF. `/language zh-TW` switches the console's language."""
     tty = stdin.isatty()
     if tty:
@@ -63,7 +80,7 @@ async def interactive(core: Core, lang: Lang, *, stdin: TextIO = sys.stdin, out:
             request = None
         if isinstance(request, LanguageRequest) and request.language:
             lang = system_lang() if request.language == "auto" else ("zh-TW" if request.language == "zh-TW" else "en")
-        await ask(core, line, lang, as_json=False, out=out)
+        await ask(core, line, lang, as_json=False, out=out, chart_dir=chart_dir)
         out.write("\n")
         out.flush()
     return 0

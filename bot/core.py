@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
 from bot.facts import Facts, Lang, load_facts
-from bot.inflow import MarketCap
+from bot.inflow import MarketCap, estimate
 from bot.render import Answer, Renderer, answer_from_json, answer_to_json
 from bot.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
 from bot.store import Store
 
 ANSWER_CACHE_TTL_SECONDS = 3600.0
+CHART_CACHE_TTL_SECONDS = 86400.0
+CHART_FILENAME = "inflow.png"
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +27,18 @@ class MarketCapSource(Protocol):
 
 
 @dataclass(frozen=True)
+class Response:
+    """An answer and, for /inflow, its chart (PNG bytes named by answer.image)."""
+
+    answer: Answer
+    image: bytes | None = None
+
+
+@dataclass(frozen=True)
 class Outcome:
     answer: Answer
     status: int  # 0 answered, 2 user-input error, 1 internal failure (the CLI's exit codes)
+    image: bytes | None = None
 
 
 class Core:
@@ -42,6 +55,8 @@ class Core:
         self.store = store
         # Config and templates together: editing either changes every cache key.
         self.data_version = f"{facts.version}-{renderer.version}"
+        self.charts_rendered = 0
+        self._charts: ThreadPoolExecutor | None = None
 
     @classmethod
     def load(cls, market: MarketCapSource | None = None, store: Store | None = None) -> Core:
@@ -62,12 +77,35 @@ class Core:
         market_cap = await self.market_cap() if needs_market else MarketCap.from_config(self.facts)
         return AnswerContext(self.facts, self.renderer, market_cap)
 
-    async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
+    def _chart_executor(self) -> ThreadPoolExecutor:
+        # One thread: matplotlib's global state (rcParams, font cache) is not safe to share between threads.
+        if self._charts is None:
+            self._charts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
+        return self._charts
+
+    @staticmethod
+    def _market_key(request: Request, mc: MarketCap) -> str:
+        # An /inflow answer depends on the market cap it used; nothing else does.
+        return f"{mc.kind}:{mc.usd}:{mc.as_of}:{mc.age_minutes}" if isinstance(request, InflowRequest) else "-"
+
+    async def respond(self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True) -> Response:
         ctx = await self.context(request)
+        market_key = self._market_key(request, ctx.market_cap)
+        result = await self._cached_answer(request, lang, page, ctx, market_key)
+        if chart and isinstance(request, InflowRequest):
+            png = await self._chart(request, lang, ctx.market_cap, market_key)
+            if png is not None:
+                return Response(replace(result, image=CHART_FILENAME), png)
+        return Response(result)
+
+    async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
+        return (await self.respond(request, lang, page=page, chart=False)).answer
+
+    async def _cached_answer(
+        self, request: Request, lang: Lang, page: int, ctx: AnswerContext, market_key: str
+    ) -> Answer:
         if self.store is None:
             return answer(request, lang, ctx, page=page)
-        mc = ctx.market_cap
-        market_key = f"{mc.kind}:{mc.usd}:{mc.as_of}:{mc.age_minutes}" if isinstance(request, InflowRequest) else "-"
         key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
         cached = await self.store.cache_get(key)
         if cached is not None:
@@ -75,6 +113,26 @@ class Core:
         result = answer(request, lang, ctx, page=page)
         await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
         return result
+
+    async def _chart(self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str) -> bytes | None:
+        """The chart PNG from the cache, or rendered off the event loop; None if it cannot be drawn."""
+        key = f"chart:{self.data_version}:{lang}:{request!r}:{market_key}"
+        if self.store is not None and (cached := await self.store.cache_get(key)) is not None:
+            return cached
+        from bot.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
+
+        est = estimate(request.allocation, request.pool, self.facts, market_cap)
+        try:
+            drawn = await asyncio.get_running_loop().run_in_executor(
+                self._chart_executor(), render_inflow_chart, est, lang
+            )
+        except Exception:
+            log.exception("chart rendering failed; answering without a chart")
+            return None
+        self.charts_rendered += 1
+        if self.store is not None:
+            await self.store.cache_put(key, drawn.png, CHART_CACHE_TTL_SECONDS)
+        return drawn.png
 
     def language_answer(self, request: LanguageRequest, lang: Lang, current: str) -> Answer:
         ctx = AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts))
@@ -87,11 +145,12 @@ class Core:
         ctx = AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts))
         return answer_internal_error(lang, ctx, error_id)
 
-    async def answer_line(self, line: str, lang: Lang, *, page: int = 0) -> Outcome:
+    async def answer_line(self, line: str, lang: Lang, *, page: int = 0, chart: bool = False) -> Outcome:
         """A console line to an answer; never raises."""
         try:
             request = parse_request(line, self.facts)
-            return Outcome(await self.answer(request, lang, page=page), 0)
+            response = await self.respond(request, lang, page=page, chart=chart)
+            return Outcome(response.answer, 0, response.image)
         except UserInputError as exc:
             return Outcome(self.error(exc, lang), 2)
         except Exception:

@@ -24,8 +24,6 @@ def answer_text(answer: Answer) -> str:
         lines.append("")
         lines.append(f"▸ {f.name}")
         lines.extend(f"  {line}" for line in _plain(f.value).splitlines())
-    if answer.image:
-        lines.append(f"\n[chart: {answer.image}]")
     if answer.footer:
         lines.append(f"\n— {_plain(answer.footer)}")
     return "\n".join(lines)

@@ -67,7 +67,9 @@ def test_json_prints_the_exact_discord_payload() -> None:
     result = run_cli("ask", "/inflow 2% pool:dc", "--lang", "en", "--json")
     assert result.returncode == 0
     payload = json.loads(result.stdout)
-    assert set(payload) == {"tts", "content", "embeds", "components", "allowed_mentions"}
+    assert set(payload) == {"tts", "content", "embeds", "components", "allowed_mentions", "attachments"}
+    assert payload["attachments"] == [{"id": 0, "filename": "inflow.png"}]
+    assert payload["embeds"][0]["image"] == {"url": "attachment://inflow.png"}
     assert payload["allowed_mentions"] == {"parse": []}
     embed = payload["embeds"][0]
     assert embed["title"] == "If 2% of All DC plans went into crypto"

@@ -104,9 +104,11 @@ class K401Bot(commands.AutoShardedBot):
 
     # ------------------------------------------------------------------ answering
 
-    async def send(self, interaction: discord.Interaction[Any], answer: Answer, *, edit: bool = False) -> None:
+    async def send(
+        self, interaction: discord.Interaction[Any], answer: Answer, *, edit: bool = False, image: bytes | None = None
+    ) -> None:
         """Answer, edit in place (edit=True, for components), or complete a deferred response."""
-        kwargs = send_kwargs(answer)
+        kwargs = send_kwargs(answer, image)
         response = interaction.response
         deferred_message = response.type is discord.InteractionResponseType.deferred_channel_message
         if edit and not response.is_done():
@@ -136,9 +138,10 @@ class K401Bot(commands.AutoShardedBot):
         except UserInputError as exc:
             await self.send(interaction, self.core.error(exc, lang))
             return
-        if defer:  # market data (and later a chart) may take a moment: acknowledge within Discord's 3 s
+        if defer:  # market data and the chart may take a moment: acknowledge within Discord's 3 s
             await interaction.response.defer(thinking=True)
-        await self.send(interaction, await self.core.answer(request, lang))
+        response = await self.core.respond(request, lang)
+        await self.send(interaction, response.answer, image=response.image)
 
     async def handle_component(
         self, interaction: discord.Interaction[Any], state: ComponentState, values: list[str]
@@ -155,8 +158,8 @@ class K401Bot(commands.AutoShardedBot):
                 return
             if state.command is Command.INFLOW:
                 await interaction.response.defer()
-            answer = await self.core.answer(request, state.lang, page=state.page)
-            await self.send(interaction, answer, edit=True)
+            response = await self.core.respond(request, state.lang, page=state.page)
+            await self.send(interaction, response.answer, edit=True, image=response.image)
         except Exception:
             error_id = new_error_id()
             log.exception("error %s handling component %s", error_id, interaction.data)

@@ -7,6 +7,7 @@ message_payload() serialises them with discord.py's own function, so they cannot
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 import discord
@@ -84,7 +85,10 @@ def message_payload(answer: Answer, image: bytes | None = None) -> dict[str, Any
         flags = discord.MessageFlags._from_value(0)
         flags.ephemeral = True
     params = interaction_message_response_params(type=CHANNEL_MESSAGE_WITH_SOURCE, flags=flags, **kwargs)
-    assert params.payload is not None
-    data: dict[str, Any] = params.payload["data"]
+    if params.payload is not None:
+        data: dict[str, Any] = params.payload["data"]
+    else:  # with a file, discord.py sends multipart: the JSON travels in the payload_json part
+        part = next(p for p in params.multipart or [] if p["name"] == "payload_json")
+        data = json.loads(part["value"])["data"]
     kwargs["view"].stop()
     return data

@@ -302,18 +302,18 @@ async def test_cooldown_after_five_quick_commands(harness: Harness) -> None:
 async def test_handler_exception_apologises_with_an_error_id_and_the_bot_goes_on(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    original = harness.core.answer
+    original = harness.core.respond
 
     async def explode(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("kaboom")
 
-    monkeypatch.setattr(harness.core, "answer", explode)
+    monkeypatch.setattr(harness.core, "respond", explode)
     reply = await harness.fake.wait_reply(await harness.fake.command("401k"))
     assert reply.data["flags"] == 64
     error_id = re.search(r"Error id `([0-9a-f]{8})`", reply.embed["description"])
     assert error_id is not None
     assert error_id.group(1) in caplog.text and "kaboom" in caplog.text
-    monkeypatch.setattr(harness.core, "answer", original)
+    monkeypatch.setattr(harness.core, "respond", original)
     again = await harness.fake.wait_reply(await harness.fake.command("401k"))
     assert again.embed["title"].startswith("401(k) plans can now hold crypto")
 
