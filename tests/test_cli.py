@@ -151,3 +151,11 @@ async def test_interactive_console_in_process(core: Core) -> None:
     text = out.getvalue()
     assert "Ji Hun Kim on the 401(k) order" in text
     assert "What a 401(k) is" not in text  # stopped at quit
+
+
+def test_chart_dir_writes_the_png_next_to_the_text(tmp_path: Path) -> None:
+    result = run_cli("ask", "/inflow 1-5% pool:dc", "--lang", "zh-TW", "--chart-dir", str(tmp_path / "charts"))
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "charts" / "zh-TW-inflow.png"
+    assert result.stdout.rstrip().endswith(f"chart: {path}")
+    assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")

@@ -374,3 +374,21 @@ async def test_rejected_token_is_a_login_failure(
                     await bot.login(TOKEN)
     finally:
         await fake.close()
+
+
+# ---------------------------------------------------------------- chart
+
+
+@pytest.mark.parametrize(("locale", "title"), [("en-US", "If 2% of 401(k) plans"), ("zh-TW", "如果401(k) 計畫的 2%")])
+async def test_inflow_embed_shows_the_attached_chart(harness: Harness, locale: str, title: str) -> None:
+    import io
+
+    from PIL import Image
+
+    reply = await harness.fake.wait_reply(await harness.fake.command("inflow", {"allocation": "2%"}, locale=locale))
+    assert reply.embed["title"].startswith(title)
+    assert reply.embed["image"]["url"] == "attachment://inflow.png"
+    assert [name for name, _ in reply.files] == ["inflow.png"]
+    image = Image.open(io.BytesIO(reply.files[0][1]))
+    assert image.format == "PNG" and image.size == (1200, 675)
+    assert reply.data["attachments"] == [{"id": 0, "filename": "inflow.png"}]
