@@ -12,7 +12,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from bot.facts import ConfigError, Lang, load_facts
+from bot.health import backup, check_health
+from bot.logs import setup_logging
 from bot.settings import Settings
 
 log = logging.getLogger("bot")
@@ -32,6 +36,11 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--guild", type=int, default=None, help="also sync to this guild (instant)")
     sync.add_argument("--force", action="store_true", help="sync even if nothing changed")
     sub.add_parser("check-config", help="validate config/ and templates, then exit")
+    sub.add_parser(
+        "health", help="exit 0 if the store is usable and the gateway was seen recently (Docker HEALTHCHECK)"
+    )
+    backup = sub.add_parser("backup", help="copy the SQLite store to PATH with SQLite's online backup")
+    backup.add_argument("path", type=Path)
     console = sub.add_parser("console", help="the offline console, even with a token set")
     console.add_argument("--chart-dir", type=Path, default=None, help="write /inflow charts (PNG) into this folder")
     return parser
@@ -84,12 +93,29 @@ async def _console(settings: Settings, chart_dir: Path | None) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    settings = Settings()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(f"settings error: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}", file=sys.stderr)
+        return 2
+    setup_logging(settings.log_level, settings.log_format, settings.secrets())
     # Answers go to stdout; keep the console quiet unless asked.
-    if args.command in (None, "ask", "console") and settings.log_level.upper() == "INFO":
+    if args.command in (None, "ask", "console", "health", "backup") and settings.log_level.upper() == "INFO":
         logging.getLogger().setLevel(logging.WARNING)
     try:
+        if args.command == "health":
+            healthy, reason = check_health(settings)
+            print(reason)
+            return 0 if healthy else 1
+        if args.command == "backup":
+            try:
+                size = backup(settings, args.path)
+            except FileNotFoundError as exc:
+                print(str(exc), file=sys.stderr)
+                return 1
+            print(f"backed up {settings.db_path} to {args.path} ({size} bytes)")
+            return 0
         if args.command == "check-config":
             return _check_config()
         if args.command == "ask":

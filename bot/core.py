@@ -32,6 +32,7 @@ class Response:
 
     answer: Answer
     image: bytes | None = None
+    cache_hit: bool = False
 
 
 @dataclass(frozen=True)
@@ -91,28 +92,29 @@ class Core:
     async def respond(self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True) -> Response:
         ctx = await self.context(request)
         market_key = self._market_key(request, ctx.market_cap)
-        result = await self._cached_answer(request, lang, page, ctx, market_key)
+        result, hit = await self._cached_answer(request, lang, page, ctx, market_key)
         if chart and isinstance(request, InflowRequest):
             png = await self._chart(request, lang, ctx.market_cap, market_key)
             if png is not None:
-                return Response(replace(result, image=CHART_FILENAME), png)
-        return Response(result)
+                return Response(replace(result, image=CHART_FILENAME), png, hit)
+        return Response(result, cache_hit=hit)
 
     async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
         return (await self.respond(request, lang, page=page, chart=False)).answer
 
     async def _cached_answer(
         self, request: Request, lang: Lang, page: int, ctx: AnswerContext, market_key: str
-    ) -> Answer:
+    ) -> tuple[Answer, bool]:
+        """The answer and whether it came from the cache."""
         if self.store is None:
-            return answer(request, lang, ctx, page=page)
+            return answer(request, lang, ctx, page=page), False
         key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
         cached = await self.store.cache_get(key)
         if cached is not None:
-            return answer_from_json(cached)
+            return answer_from_json(cached), True
         result = answer(request, lang, ctx, page=page)
         await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
-        return result
+        return result, False
 
     async def _chart(self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str) -> bytes | None:
         """The chart PNG from the cache, or rendered off the event loop; None if it cannot be drawn."""

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import math
+import time
 from typing import Any
 
 import discord
@@ -20,6 +22,7 @@ from bot.discord_app.components import AnswerButton, TopicSelect
 from bot.discord_app.payload import NO_MENTIONS, send_kwargs
 from bot.discord_app.translator import LabelTranslator
 from bot.facts import Lang
+from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
 from bot.render import Answer
 from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.store import Store, StoreUnavailable
@@ -34,6 +37,39 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True)
 
 
+def log_interaction(
+    interaction: discord.Interaction[Any],
+    command: str,
+    options: dict[str, Any],
+    started: float | None,
+    outcome: str,
+    *,
+    cache_hit: bool | None = None,
+) -> None:
+    """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
+    shown_options = {k: v for k, v in options.items() if v is not None}
+    fields = {
+        "command": command,
+        "options": shown_options,
+        "locale": interaction.locale.value,
+        "guild": interaction.guild_id,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
+        "outcome": outcome,
+    }
+    shown = " ".join(f"{k}={v!r}" for k, v in shown_options.items())
+    log.info(
+        "/%s %s locale=%s %sms cache=%s outcome=%s",
+        command,
+        shown,
+        fields["locale"],
+        fields["latency_ms"],
+        fields["cache"],
+        outcome,
+        extra={"fields": fields},
+    )
+
+
 def _without(kwargs: dict[str, Any], *keys: str) -> dict[str, Any]:
     return {k: v for k, v in kwargs.items() if k not in keys}
 
@@ -44,14 +80,18 @@ class K401Tree(app_commands.CommandTree["K401Bot"]):
     async def on_error(self, interaction: discord.Interaction[K401Bot], error: app_commands.AppCommandError) -> None:
         bot = interaction.client
         lang = await bot.resolve_lang(interaction)
+        name = getattr(interaction.command, "name", "?")
         if isinstance(error, app_commands.CommandOnCooldown):
             answer = bot.core.error(UserInputError("cooldown", seconds=math.ceil(error.retry_after)), lang)
+            outcome = "cooldown"
         else:
             error_id = new_error_id()
             original = getattr(error, "original", error)
-            log.error("error %s in /%s", error_id, getattr(interaction.command, "name", "?"), exc_info=original)
+            log.error("error %s in /%s", error_id, name, exc_info=original)
             answer = bot.core.internal_error(lang, error_id)
+            outcome = f"error:{error_id}"
         await bot.send(interaction, answer)
+        log_interaction(interaction, name, dict(getattr(interaction, "namespace", {}) or {}), None, outcome)
 
 
 class K401Bot(commands.AutoShardedBot):
@@ -79,15 +119,38 @@ class K401Bot(commands.AutoShardedBot):
         self.store = store
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
+        self._heartbeats: asyncio.Task[None] | None = None
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(LabelTranslator(self.core.facts))
         await self.add_cog(AnswersCog(self))
         self.add_dynamic_items(AnswerButton, TopicSelect)
+        self._heartbeats = asyncio.create_task(self._write_heartbeats(), name="k401-heartbeat")
         if self.sync_on_start:
             await self.sync_commands()
             if self.dev_guild_id:
                 await self.sync_commands(guild_id=self.dev_guild_id)
+
+    # ------------------------------------------------------------------ health
+
+    def gateway_connected(self) -> bool:
+        return self.is_ready() and any(not shard.is_closed() for shard in self.shards.values())
+
+    async def _write_heartbeats(self) -> None:
+        """`python -m bot health` reads this timestamp: the gateway was connected at that moment."""
+        while not self.is_closed():
+            if self.gateway_connected():
+                await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
+    async def on_ready(self) -> None:
+        await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+        log.info("ready: %d guild(s), %d shard(s)", len(self.guilds), self.shard_count or 1)
+
+    async def close(self) -> None:
+        if self._heartbeats is not None:
+            self._heartbeats.cancel()
+        await super().close()
 
     # ------------------------------------------------------------------ language
 
@@ -132,38 +195,46 @@ class K401Bot(commands.AutoShardedBot):
         *,
         defer: bool = False,
     ) -> None:
+        started = time.perf_counter()
         lang = await self.resolve_lang(interaction)
         try:
             request = build_request(command, options, self.core.facts)
         except UserInputError as exc:
             await self.send(interaction, self.core.error(exc, lang))
+            log_interaction(interaction, command.value, options, started, f"input_error:{exc.code}")
             return
         if defer:  # market data and the chart may take a moment: acknowledge within Discord's 3 s
             await interaction.response.defer(thinking=True)
         response = await self.core.respond(request, lang)
         await self.send(interaction, response.answer, image=response.image)
+        log_interaction(interaction, command.value, options, started, "answered", cache_hit=response.cache_hit)
 
     async def handle_component(
         self, interaction: discord.Interaction[Any], state: ComponentState, values: list[str]
     ) -> None:
         """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
-        options = dict(state.options)
+        started = time.perf_counter()
+        options: dict[str, str | None] = dict(state.options)
         if values:
             options["topic"] = values[0]
+        name = f"{state.command.value}:component"
         try:
             try:
                 request = build_request(state.command, options, self.core.facts)
             except UserInputError as exc:
                 await self.send(interaction, self.core.error(exc, state.lang))
+                log_interaction(interaction, name, options, started, f"input_error:{exc.code}")
                 return
             if state.command is Command.INFLOW:
                 await interaction.response.defer()
             response = await self.core.respond(request, state.lang, page=state.page)
             await self.send(interaction, response.answer, edit=True, image=response.image)
+            log_interaction(interaction, name, options, started, "answered", cache_hit=response.cache_hit)
         except Exception:
             error_id = new_error_id()
             log.exception("error %s handling component %s", error_id, interaction.data)
             await self.send(interaction, self.core.internal_error(state.lang, error_id))
+            log_interaction(interaction, name, options, started, f"error:{error_id}")
 
     async def set_language(self, interaction: discord.Interaction[Any], language: str | None, *, server: bool) -> None:
         current_lang = await self.resolve_lang(interaction)
