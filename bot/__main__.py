@@ -97,7 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
-        print(f"settings error: {'.'.join(str(p) for p in first['loc'])}: {first['msg']}", file=sys.stderr)
+        where = ".".join(str(p) for p in first["loc"])
+        message = str(first["msg"]).removeprefix("Value error, ")
+        print(f"settings error: {where + ': ' if where else ''}{message}", file=sys.stderr)
         return 2
     setup_logging(settings.log_level, settings.log_format, settings.secrets())
     # Answers go to stdout; keep the console quiet unless asked.

@@ -6,6 +6,7 @@ bot writes every HEARTBEAT_SECONDS must be recent.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ def check_health(settings: Settings, *, now: float | None = None) -> tuple[bool,
     if not path.exists():
         return False, f"store {path} does not exist (has the bot started?)"
     try:
-        with sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2) as db:
+        with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=2)) as db:
             if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 return False, f"store {path} failed its integrity check"
             row = db.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()

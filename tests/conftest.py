@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+
 import pytest
 
 from bot.answers import AnswerContext
@@ -35,3 +38,15 @@ def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pyte
     monkeypatch.delenv("DISCORD_TOKEN", raising=False)
     monkeypatch.setenv("BOT_MARKET_ENABLED", "0")
     monkeypatch.setenv("BOT_DB_PATH", str(tmp_path_factory.mktemp("db") / "bot.sqlite3"))
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    """main() installs root log handlers on stderr; keep them from outliving a test's captured streams."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)

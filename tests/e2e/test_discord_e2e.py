@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -392,3 +394,28 @@ async def test_inflow_embed_shows_the_attached_chart(harness: Harness, locale: s
     image = Image.open(io.BytesIO(reply.files[0][1]))
     assert image.format == "PNG" and image.size == (1200, 675)
     assert reply.data["attachments"] == [{"id": 0, "filename": "inflow.png"}]
+
+
+# ---------------------------------------------------------------- operations
+
+
+async def test_one_log_line_per_interaction_with_cache_status(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bot.discord_app.client"):
+        for _ in range(2):
+            await harness.fake.wait_reply(
+                await harness.fake.command("opinions", {"stance": "critical"}, locale="zh-TW")
+            )
+    lines = [r for r in caplog.records if r.name == "bot.discord_app.client" and r.getMessage().startswith("/opinions")]
+    assert len(lines) == 2
+    assert [r.fields["cache"] for r in lines] == ["miss", "hit"]  # type: ignore[attr-defined]
+    assert lines[0].fields["locale"] == "zh-TW" and lines[0].fields["outcome"] == "answered"  # type: ignore[attr-defined]
+    assert "stance='critical'" in lines[0].getMessage()
+
+
+async def test_bot_writes_the_gateway_heartbeat(harness: Harness) -> None:
+    from bot.health import HEARTBEAT_KEY
+
+    stamp = await harness.store.get_meta(HEARTBEAT_KEY)
+    assert stamp is not None and abs(float(stamp) - time.time()) < 60
