@@ -58,6 +58,7 @@ class Core:
         self.data_version = f"{facts.version}-{renderer.version}"
         self.charts_rendered = 0
         self._charts: ThreadPoolExecutor | None = None
+        self._charts_in_flight: dict[str, asyncio.Future[bytes | None]] = {}
 
     @classmethod
     def load(cls, market: MarketCapSource | None = None, store: Store | None = None) -> Core:
@@ -117,17 +118,27 @@ class Core:
         return result, False
 
     async def _chart(self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str) -> bytes | None:
-        """The chart PNG from the cache, or rendered off the event loop; None if it cannot be drawn."""
+        """The chart PNG from the cache, or rendered off the event loop; None if it cannot be drawn.
+
+        Identical asks arriving together share one render (single flight), so a burst costs one chart.
+        """
         key = f"chart:{self.data_version}:{lang}:{request!r}:{market_key}"
         if self.store is not None and (cached := await self.store.cache_get(key)) is not None:
             return cached
+        if (pending := self._charts_in_flight.get(key)) is not None:
+            return await asyncio.shield(pending)
+        task = asyncio.ensure_future(self._render_chart(key, request, lang, market_cap))
+        self._charts_in_flight[key] = task
+        task.add_done_callback(lambda _: self._charts_in_flight.pop(key, None))
+        return await asyncio.shield(task)
+
+    async def _render_chart(self, key: str, request: InflowRequest, lang: Lang, market_cap: MarketCap) -> bytes | None:
         from bot.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
 
         est = estimate(request.allocation, request.pool, self.facts, market_cap)
+        loop = asyncio.get_running_loop()
         try:
-            drawn = await asyncio.get_running_loop().run_in_executor(
-                self._chart_executor(), render_inflow_chart, est, lang
-            )
+            drawn = await loop.run_in_executor(self._chart_executor(), render_inflow_chart, est, lang)
         except Exception:
             log.exception("chart rendering failed; answering without a chart")
             return None

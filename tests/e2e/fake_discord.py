@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -68,6 +69,7 @@ class Reply:
     kind: str  # "callback", "edit_original", "followup"
     body: dict[str, Any]
     files: list[tuple[str, bytes]] = field(default_factory=list)
+    received_at: float = field(default_factory=time.perf_counter)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -117,6 +119,7 @@ class FakeDiscord:
         self._compress: Callable[[bytes], bytes] | None = None
         self._seq = 0
         self.ready = asyncio.Event()
+        self.dispatched_at: dict[str, float] = {}  # interaction token -> when INTERACTION_CREATE went out
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -482,6 +485,7 @@ class FakeDiscord:
         token, payload = self._interaction(
             2, data, locale=locale, user_id=user_id or self.user_id, permissions=permissions
         )
+        self.dispatched_at[token] = time.perf_counter()
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
@@ -492,6 +496,7 @@ class FakeDiscord:
         ]
         data = {"id": self.next_id(), "name": name, "type": 1, "options": opts}
         token, payload = self._interaction(4, data, locale=locale, user_id=self.user_id, permissions=MEMBER_PERMISSIONS)
+        self.dispatched_at[token] = time.perf_counter()
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
@@ -508,8 +513,13 @@ class FakeDiscord:
             3, data, locale=locale, user_id=self.user_id, permissions=MEMBER_PERMISSIONS, message=message
         )
         self.messages[token] = message  # an update edits this same message
+        self.dispatched_at[token] = time.perf_counter()
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
+
+    def latency(self, token: str, reply: Reply) -> float:
+        """Seconds from dispatching the interaction to receiving this reply."""
+        return reply.received_at - self.dispatched_at[token]
 
     async def wait_reply(self, token: str, *, final: bool = True, timeout: float = 10.0) -> Reply:
         """The bot's answer for an interaction: after a defer, the edit or follow-up that completes it."""
