@@ -11,6 +11,7 @@ from typing import Protocol
 from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
 from bot.facts import Facts, Lang, load_facts
 from bot.inflow import MarketCap, estimate
+from bot.memo import LruCache
 from bot.render import Answer, Renderer, answer_from_json, answer_to_json
 from bot.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
 from bot.store import Store
@@ -18,12 +19,18 @@ from bot.store import Store
 ANSWER_CACHE_TTL_SECONDS = 3600.0
 CHART_CACHE_TTL_SECONDS = 86400.0
 CHART_FILENAME = "inflow.png"
+MEMORY_ANSWERS = 512
+MEMORY_CHARTS = 64  # about 60 KB each
 
 log = logging.getLogger(__name__)
 
 
 class MarketCapSource(Protocol):
     async def market_cap(self) -> MarketCap: ...
+
+    def fresh_market_cap(self) -> MarketCap | None:
+        """The current value if it is known without any I/O, else None."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class Response:
     answer: Answer
     image: bytes | None = None
     cache_hit: bool = False
+    key: str | None = None  # identifies this exact response (for caching what is built from it)
 
 
 @dataclass(frozen=True)
@@ -59,6 +67,8 @@ class Core:
         self.charts_rendered = 0
         self._charts: ThreadPoolExecutor | None = None
         self._charts_in_flight: dict[str, asyncio.Future[bytes | None]] = {}
+        self._memory: LruCache[str, Answer] = LruCache(MEMORY_ANSWERS, ANSWER_CACHE_TTL_SECONDS)
+        self._chart_memory: LruCache[str, bytes] = LruCache(MEMORY_CHARTS, CHART_CACHE_TTL_SECONDS)
 
     @classmethod
     def load(cls, market: MarketCapSource | None = None, store: Store | None = None) -> Core:
@@ -93,27 +103,60 @@ class Core:
     async def respond(self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True) -> Response:
         ctx = await self.context(request)
         market_key = self._market_key(request, ctx.market_cap)
-        result, hit = await self._cached_answer(request, lang, page, ctx, market_key)
+        key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
+        result, hit = await self._cached_answer(key, request, lang, page, ctx)
         if chart and isinstance(request, InflowRequest):
             png = await self._chart(request, lang, ctx.market_cap, market_key)
             if png is not None:
-                return Response(replace(result, image=CHART_FILENAME), png, hit)
-        return Response(result, cache_hit=hit)
+                return Response(self._with_image(key, result), png, hit, key + ":chart")
+        return Response(result, cache_hit=hit, key=key)
+
+    def peek(self, request: Request, lang: Lang, *, page: int = 0) -> Response | None:
+        """The complete response if it is already in memory (answer and, for /inflow, chart), else None.
+
+        Lets the Discord layer answer at once instead of deferring when nothing slow is left to do.
+        """
+        market_cap = self.market.fresh_market_cap() if self.market is not None else MarketCap.from_config(self.facts)
+        if market_cap is None or self.store is None:
+            return None
+        market_key = self._market_key(request, market_cap)
+        key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
+        result = self._memory.get(key)
+        if result is None:
+            return None
+        if not isinstance(request, InflowRequest):
+            return Response(result, cache_hit=True, key=key)
+        png = self._chart_memory.get(f"chart:{self.data_version}:{lang}:{request!r}:{market_key}")
+        if png is None:
+            return None
+        return Response(self._with_image(key, result), png, True, key + ":chart")
+
+    def _with_image(self, key: str, result: Answer) -> Answer:
+        # One Answer object per key (not a copy per ask), so what is built from it can be reused.
+        with_image = self._memory.get(key + ":chart")
+        if with_image is None:
+            with_image = replace(result, image=CHART_FILENAME)
+            self._memory.put(key + ":chart", with_image)
+        return with_image
 
     async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
         return (await self.respond(request, lang, page=page, chart=False)).answer
 
     async def _cached_answer(
-        self, request: Request, lang: Lang, page: int, ctx: AnswerContext, market_key: str
+        self, key: str, request: Request, lang: Lang, page: int, ctx: AnswerContext
     ) -> tuple[Answer, bool]:
-        """The answer and whether it came from the cache."""
-        if self.store is None:
+        """The answer and whether it came from a cache (memory first, then the store)."""
+        if self.store is None:  # no store: no caching at all (benchmarks use this for the uncached path)
             return answer(request, lang, ctx, page=page), False
-        key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
+        if (remembered := self._memory.get(key)) is not None:
+            return remembered, True
         cached = await self.store.cache_get(key)
         if cached is not None:
-            return answer_from_json(cached), True
+            result = answer_from_json(cached)
+            self._memory.put(key, result)
+            return result, True
         result = answer(request, lang, ctx, page=page)
+        self._memory.put(key, result)
         await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
         return result, False
 
@@ -123,7 +166,10 @@ class Core:
         Identical asks arriving together share one render (single flight), so a burst costs one chart.
         """
         key = f"chart:{self.data_version}:{lang}:{request!r}:{market_key}"
+        if (remembered := self._chart_memory.get(key)) is not None:
+            return remembered
         if self.store is not None and (cached := await self.store.cache_get(key)) is not None:
+            self._chart_memory.put(key, cached)
             return cached
         if (pending := self._charts_in_flight.get(key)) is not None:
             return await asyncio.shield(pending)
@@ -144,6 +190,7 @@ class Core:
             return None
         self.charts_rendered += 1
         if self.store is not None:
+            self._chart_memory.put(key, drawn.png)
             await self.store.cache_put(key, drawn.png, CHART_CACHE_TTL_SECONDS)
         return drawn.png
 

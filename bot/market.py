@@ -144,6 +144,20 @@ class MarketData:
             eth_usd=snapshot.eth_usd,
         )
 
+    def fresh_market_cap(self) -> MarketCap | None:
+        """The live value if a fresh one is in memory (no I/O at all), else None."""
+        if self._last_good is None or self.clock() - self._last_good.fetched_at >= self.ttl:
+            return None
+        snapshot = self._last_good
+        return MarketCap(
+            usd=snapshot.market_cap_usd,
+            as_of=dt.datetime.fromtimestamp(snapshot.fetched_at, dt.UTC),
+            kind="live",
+            source=SOURCE_NAME,
+            btc_usd=snapshot.btc_usd,
+            eth_usd=snapshot.eth_usd,
+        )
+
     async def snapshot(self) -> MarketSnapshot | None:
         """A fresh snapshot if possible, else the last good one (any age), else None."""
         await self._load_from_store()

@@ -23,6 +23,7 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DEFAULT_MAX_CACHE_ENTRIES = 2000
 BUSY_TIMEOUT_MS = 3000
 SNAPSHOTS_KEPT = 50
+MAX_REMEMBERED_PREFERENCES = 100_000
 Scope = Literal["user", "guild"]
 
 
@@ -50,6 +51,10 @@ class Store:
         self.max_cache_entries = max_cache_entries
         self.clock = clock
         self._db: aiosqlite.Connection | None = None
+        # Preferences are read on every interaction and written rarely: remember them (this process is the only
+        # writer; AutoShardedBot runs every shard in one process).
+        self._languages: dict[tuple[str, int], str | None] = {}
+        self._languages_complete = False  # True when every saved preference is in memory: no reads needed
         self.moved_aside: Path | None = None  # where a corrupt file went, if one did
 
     @property
@@ -82,6 +87,14 @@ class Store:
                 self._disable(retry_exc)
         except OSError as exc:
             self._disable(exc)
+        await self._after_open()
+
+    async def _after_open(self) -> None:
+        if self._db is not None:
+            try:
+                await self._load_preferences()
+            except sqlite3.Error as exc:
+                log.warning("store: could not preload preferences: %s", exc)
 
     async def close(self) -> None:
         if self._db is not None:
@@ -178,6 +191,8 @@ class Store:
     async def get_language(self, scope: Scope, ident: int) -> str | None:
         if self._db is None:
             return None
+        if self._languages_complete or (scope, ident) in self._languages:
+            return self._languages.get((scope, ident))
         try:
             row = await (
                 await self._db.execute("SELECT language FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
@@ -185,7 +200,28 @@ class Store:
         except sqlite3.Error as exc:
             log.warning("store: preference read failed: %s", exc)
             return None
-        return str(row[0]) if row else None
+        language = str(row[0]) if row else None
+        self._remember(scope, ident, language)
+        return language
+
+    def _remember(self, scope: str, ident: int, language: str | None) -> None:
+        if len(self._languages) >= MAX_REMEMBERED_PREFERENCES:
+            self._languages.clear()
+            self._languages_complete = False
+        self._languages[(scope, ident)] = language
+
+    async def _load_preferences(self) -> None:
+        """Most servers have few saved preferences: hold them all, so a new user costs no database read."""
+        assert self._db is not None
+        rows = list(
+            await (
+                await self._db.execute(
+                    "SELECT scope, id, language FROM preferences LIMIT ?", (MAX_REMEMBERED_PREFERENCES,)
+                )
+            ).fetchall()
+        )
+        self._languages = {(str(scope), int(ident)): str(language) for scope, ident, language in rows}
+        self._languages_complete = len(rows) < MAX_REMEMBERED_PREFERENCES
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         """Save a language ('en' / 'zh-TW'), or None for automatic; raises StoreUnavailable if it cannot."""
@@ -203,6 +239,10 @@ class Store:
         except sqlite3.Error as exc:
             await self._rollback()
             raise StoreUnavailable(str(exc)) from exc
+        if language is None and self._languages_complete:
+            self._languages.pop((scope, ident), None)
+        else:
+            self._remember(scope, ident, language)
 
     # ------------------------------------------------------------------ meta
 

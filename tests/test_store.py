@@ -154,3 +154,23 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
         assert edited_core.data_version != core.data_version
         assert (await edited_core.answer(request, "en")).title == "Risks!"
         assert await store.cache_count() == 2
+
+
+async def test_preferences_are_preloaded_so_lookups_need_no_database_read(tmp_path: Path) -> None:
+    path = tmp_path / "p.sqlite3"
+    async with Store(path) as store:
+        await store.set_language("user", 42, "zh-TW")
+        await store.set_language("guild", 7, "en")
+    async with Store(path) as store:
+
+        class NoReads:
+            def __getattr__(self, name: str) -> object:
+                raise AssertionError(f"unexpected database access: {name}")
+
+        real, store._db = store._db, NoReads()  # type: ignore[assignment]
+        try:
+            assert await store.get_language("user", 42) == "zh-TW"
+            assert await store.get_language("guild", 7) == "en"
+            assert await store.get_language("user", 12345) is None  # a new user: known absent, no query
+        finally:
+            store._db = real

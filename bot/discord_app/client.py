@@ -19,10 +19,11 @@ from bot.components import ComponentState
 from bot.core import Core
 from bot.discord_app.cog import AnswersCog
 from bot.discord_app.components import AnswerButton, TopicSelect
-from bot.discord_app.payload import NO_MENTIONS, send_kwargs
+from bot.discord_app.payload import NO_MENTIONS, build_files, send_kwargs
 from bot.discord_app.translator import LabelTranslator
 from bot.facts import Lang
 from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
+from bot.memo import LruCache
 from bot.render import Answer
 from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.store import Store, StoreUnavailable
@@ -120,6 +121,8 @@ class K401Bot(commands.AutoShardedBot):
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
         self._heartbeats: asyncio.Task[None] | None = None
+        # Built embeds and views of non-ephemeral answers, reused across sends (views here are fully dynamic).
+        self._built: LruCache[str, dict[str, Any]] = LruCache(256, 3600.0)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(LabelTranslator(self.core.facts))
@@ -168,10 +171,26 @@ class K401Bot(commands.AutoShardedBot):
     # ------------------------------------------------------------------ answering
 
     async def send(
-        self, interaction: discord.Interaction[Any], answer: Answer, *, edit: bool = False, image: bytes | None = None
+        self,
+        interaction: discord.Interaction[Any],
+        answer: Answer,
+        *,
+        edit: bool = False,
+        image: bytes | None = None,
+        key: str | None = None,
     ) -> None:
-        """Answer, edit in place (edit=True, for components), or complete a deferred response."""
-        kwargs = send_kwargs(answer, image)
+        """Answer, edit in place (edit=True, for components), or complete a deferred response.
+
+        `key` (from the core's Response) lets a repeated answer reuse its embed and view; files are always new.
+        """
+        if key is not None and not answer.ephemeral:
+            built = self._built.get(key)
+            if built is None:
+                built = send_kwargs(answer)
+                self._built.put(key, built)
+            kwargs = {**built, **({"files": build_files(answer, image)} if image is not None else {})}
+        else:
+            kwargs = send_kwargs(answer, image)
         response = interaction.response
         deferred_message = response.type is discord.InteractionResponseType.deferred_channel_message
         if edit and not response.is_done():
@@ -203,10 +222,12 @@ class K401Bot(commands.AutoShardedBot):
             await self.send(interaction, self.core.error(exc, lang))
             log_interaction(interaction, command.value, options, started, f"input_error:{exc.code}")
             return
-        if defer:  # market data and the chart may take a moment: acknowledge within Discord's 3 s
-            await interaction.response.defer(thinking=True)
-        response = await self.core.respond(request, lang)
-        await self.send(interaction, response.answer, image=response.image)
+        response = self.core.peek(request, lang) if defer else None
+        if response is None:
+            if defer:  # market data and the chart may take a moment: acknowledge within Discord's 3 s
+                await interaction.response.defer(thinking=True)
+            response = await self.core.respond(request, lang)
+        await self.send(interaction, response.answer, image=response.image, key=response.key)
         log_interaction(interaction, command.value, options, started, "answered", cache_hit=response.cache_hit)
 
     async def handle_component(
@@ -225,10 +246,12 @@ class K401Bot(commands.AutoShardedBot):
                 await self.send(interaction, self.core.error(exc, state.lang))
                 log_interaction(interaction, name, options, started, f"input_error:{exc.code}")
                 return
-            if state.command is Command.INFLOW:
-                await interaction.response.defer()
-            response = await self.core.respond(request, state.lang, page=state.page)
-            await self.send(interaction, response.answer, edit=True, image=response.image)
+            response = self.core.peek(request, state.lang, page=state.page)
+            if response is None:
+                if state.command is Command.INFLOW:
+                    await interaction.response.defer()
+                response = await self.core.respond(request, state.lang, page=state.page)
+            await self.send(interaction, response.answer, edit=True, image=response.image, key=response.key)
             log_interaction(interaction, name, options, started, "answered", cache_hit=response.cache_hit)
         except Exception:
             error_id = new_error_id()
