@@ -10,6 +10,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.allocation import AllocationError, parse_allocation
+from bot.discord_app.ratelimit import UserRateLimiter
 from bot.discord_app.translator import key_str
 from bot.facts import STANCES, Facts, Lang
 from bot.formatting import money, percent
@@ -21,11 +22,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 30.0
+LIMITER = UserRateLimiter(COOLDOWN_RATE, COOLDOWN_SECONDS)  # shared by every command: 5 commands per user per 30 s
 ALLOCATION_SUGGESTIONS = ("1%", "2%", "5%", "10%", "1-5%", "0.5%")
-
-
-def _cooldown_key(interaction: discord.Interaction[Any]) -> int:
-    return interaction.user.id
 
 
 def _describe(**options: str) -> Callable[[F], F]:
@@ -71,7 +69,7 @@ class AnswersCog(commands.Cog):
     @_rename("topic")
     @_describe(topic="Which part to explain (default: overview)")
     @app_commands.choices(topic=_choices("topics", tuple(Topic), _TOPIC_NAMES))
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_cooldown_key)
+    @LIMITER.check()
     async def k401(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
         await self.bot.run_command(interaction, Command.K401, {"topic": topic})
 
@@ -84,7 +82,7 @@ class AnswersCog(commands.Cog):
         pool="Which retirement money (default: 401(k) plans)",
     )
     @app_commands.choices(pool=_choices("pools", tuple(Pool), _POOL_NAMES))
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_cooldown_key)
+    @LIMITER.check()
     async def inflow(
         self,
         interaction: discord.Interaction[Any],
@@ -105,7 +103,7 @@ class AnswersCog(commands.Cog):
     @_rename("stance", "analyst")
     @_describe(stance="Only views with this stance", analyst="One analyst's full quote")
     @app_commands.choices(stance=_choices("stances", STANCES, _STANCE_NAMES))
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_cooldown_key)
+    @LIMITER.check()
     async def opinions(
         self,
         interaction: discord.Interaction[Any],
@@ -123,7 +121,7 @@ class AnswersCog(commands.Cog):
     @app_commands.command(
         name="sources", description=key_str("Every figure with its source and date", "commands.sources")
     )
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_cooldown_key)
+    @LIMITER.check()
     async def sources(self, interaction: discord.Interaction[Any]) -> None:
         await self.bot.run_command(interaction, Command.SOURCES, {})
 
@@ -136,7 +134,7 @@ class AnswersCog(commands.Cog):
         server="Set the server default instead (needs Manage Server)",
     )
     @app_commands.choices(language=_choices("languages", LANGUAGE_CHOICES, _LANGUAGE_NAMES))
-    @app_commands.checks.cooldown(COOLDOWN_RATE, COOLDOWN_SECONDS, key=_cooldown_key)
+    @LIMITER.check()
     async def language(
         self, interaction: discord.Interaction[Any], language: str | None = None, server: bool = False
     ) -> None:
