@@ -517,6 +517,13 @@ class FakeDiscord:
         await self.dispatch("INTERACTION_CREATE", payload)
         return token
 
+    def forget(self, tokens: list[str]) -> None:
+        """Drop what was kept for these interactions (long benchmark runs would otherwise grow without bound)."""
+        for token in tokens:
+            self.replies.pop(token, None)
+            self.messages.pop(token, None)
+            self.dispatched_at.pop(token, None)
+
     def latency(self, token: str, reply: Reply) -> float:
         """Seconds from dispatching the interaction to receiving this reply."""
         return reply.received_at - self.dispatched_at[token]
