@@ -337,7 +337,7 @@ def in_process() -> list[tuple[str, str]]:
                     await c.respond(request, "en")
                 return (time.perf_counter() - started) / 50
 
-    rows.append(("/inflow answer + chart from the store cache", f"{asyncio.run(cached_chart()) * 1000:.2f} ms"))
+    rows.append(("/inflow answer + chart, cached (memory)", f"{asyncio.run(cached_chart()) * 1000:.2f} ms"))
     return rows
 
 
