@@ -72,7 +72,7 @@ def test_json_prints_the_exact_discord_payload() -> None:
     assert payload["embeds"][0]["image"] == {"url": "attachment://inflow.png"}
     assert payload["allowed_mentions"] == {"parse": []}
     embed = payload["embeds"][0]
-    assert embed["title"] == "If 2% of All DC plans went into crypto"
+    assert embed["title"] == "If 2% of all DC plans went into crypto"
     assert embed["description"].startswith("**$244 billion** of new buying")
     assert embed["type"] == "rich"
     toggle = payload["components"][-1]["components"][-1]
