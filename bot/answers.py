@@ -114,10 +114,6 @@ def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: 
     )
 
 
-def sources_page_count() -> int:
-    return len(SOURCE_PAGES)
-
-
 def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: int = 0) -> Answer:
     facts = ctx.facts
     pages = len(SOURCE_PAGES)

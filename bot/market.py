@@ -124,7 +124,6 @@ class MarketData:
         self._loaded_from_store = False
         self._last_attempt = float("-inf")
         self._inflight: asyncio.Task[MarketSnapshot | None] | None = None
-        self.requests_made = 0
 
     # ------------------------------------------------------------------ public
 
@@ -209,7 +208,6 @@ class MarketData:
         return headers
 
     async def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
-        self.requests_made += 1
         async with self.session.get(
             f"{self.base_url}{path}", params=params, headers=self._headers(), timeout=self.timeout
         ) as response:

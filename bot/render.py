@@ -19,7 +19,7 @@ from typing import Any, Literal
 import jinja2
 
 from bot import formatting
-from bot.facts import LANGS, Fact, Facts, Lang
+from bot.facts import LANGS, Facts, Lang
 from bot.paths import templates_dir
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
@@ -222,8 +222,6 @@ class Renderer:
             **answer_kwargs,
         )
 
-    def fact_text(self, fact: Fact, lang: Lang) -> str:
-        return formatting.fact_value(fact, lang)
 
 
 def _tree_hash(directory: Path) -> str:

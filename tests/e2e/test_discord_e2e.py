@@ -130,6 +130,24 @@ async def test_synced_commands_follow_discords_rules(harness: Harness) -> None:
     assert pool["name_localizations"]["zh-TW"] == "資金池"
 
 
+async def test_registered_strings_match_the_labels_in_config(harness: Harness, facts: Facts) -> None:
+    """The English texts in the cog and the zh-TW translations both come from config/commands.toml."""
+    for command in harness.fake.synced["global"]:
+        name = command["name"]
+        assert command["description"] == facts.label("commands", name, "en")
+        assert command["description_localizations"]["zh-TW"] == facts.label("commands", name, "zh-TW")
+        for option in command.get("options", []):
+            assert option["description"] == facts.label("option_descriptions", option["name"], "en")
+            assert option["name_localizations"]["zh-TW"] == facts.label("option_names", option["name"], "zh-TW")
+            group = {"topic": "topics", "pool": "pools", "stance": "stances", "language": "languages"}.get(
+                option["name"]
+            )
+            for choice in option.get("choices", []):
+                assert group is not None
+                assert choice["name"] == facts.label(group, choice["value"], "en")
+                assert choice["name_localizations"]["zh-TW"] == facts.label(group, choice["value"], "zh-TW")
+
+
 async def test_sync_happens_only_when_the_payload_changes(harness: Harness) -> None:
     calls = harness.fake.sync_calls
     assert calls == 1
