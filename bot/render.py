@@ -223,7 +223,6 @@ class Renderer:
         )
 
 
-
 def _tree_hash(directory: Path) -> str:
     """A hash of every template, so a template edit changes cache keys."""
     digest = hashlib.sha256()
