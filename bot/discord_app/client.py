@@ -49,6 +49,8 @@ def log_interaction(
     cache_hit: bool | None = None,
 ) -> None:
     """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
+    if not log.isEnabledFor(logging.INFO):
+        return
     shown_options = {k: v for k, v in options.items() if v is not None}
     fields = {
         "command": command,
