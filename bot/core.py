@@ -64,6 +64,8 @@ class Core:
         self.store = store
         # Config and templates together: editing either changes every cache key.
         self.data_version = f"{facts.version}-{renderer.version}"
+        # Everything but /inflow answers from the config alone: one context, built once.
+        self._config_ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
         self.charts_rendered = 0
         self._charts: ThreadPoolExecutor | None = None
         self._charts_in_flight: dict[str, asyncio.Future[bytes | None]] = {}
@@ -85,9 +87,9 @@ class Core:
             return MarketCap.from_config(self.facts)
 
     async def context(self, request: Request | None = None) -> AnswerContext:
-        needs_market = isinstance(request, InflowRequest)
-        market_cap = await self.market_cap() if needs_market else MarketCap.from_config(self.facts)
-        return AnswerContext(self.facts, self.renderer, market_cap)
+        if not isinstance(request, InflowRequest):
+            return self._config_ctx
+        return AnswerContext(self.facts, self.renderer, await self.market_cap())
 
     def _chart_executor(self) -> ThreadPoolExecutor:
         # One thread: matplotlib's global state (rcParams, font cache) is not safe to share between threads.
@@ -195,15 +197,13 @@ class Core:
         return drawn.png
 
     def language_answer(self, request: LanguageRequest, lang: Lang, current: str) -> Answer:
-        ctx = AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts))
-        return answer_language(request, lang, ctx, current)
+        return answer_language(request, lang, self._config_ctx, current)
 
     def error(self, error: UserInputError, lang: Lang) -> Answer:
-        return answer_error(error, lang, AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts)))
+        return answer_error(error, lang, self._config_ctx)
 
     def internal_error(self, lang: Lang, error_id: str | None = None) -> Answer:
-        ctx = AnswerContext(self.facts, self.renderer, MarketCap.from_config(self.facts))
-        return answer_internal_error(lang, ctx, error_id)
+        return answer_internal_error(lang, self._config_ctx, error_id)
 
     async def answer_line(self, line: str, lang: Lang, *, page: int = 0, chart: bool = False) -> Outcome:
         """A console line to an answer; never raises."""

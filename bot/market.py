@@ -129,8 +129,17 @@ class MarketData:
 
     async def market_cap(self) -> MarketCap:
         snapshot = await self.snapshot()
-        if snapshot is None:
-            return MarketCap.from_config(self.facts)
+        return MarketCap.from_config(self.facts) if snapshot is None else self._as_market_cap(snapshot)
+
+    def fresh_market_cap(self) -> MarketCap | None:
+        """The live value if a fresh one is in memory (no I/O at all), else None."""
+        snapshot = self._last_good
+        if snapshot is None or self.clock() - snapshot.fetched_at >= self.ttl:
+            return None
+        return self._as_market_cap(snapshot)
+
+    def _as_market_cap(self, snapshot: MarketSnapshot) -> MarketCap:
+        """Live within the TTL; older snapshots are "cached" and carry their age."""
         age = self.clock() - snapshot.fetched_at
         fresh = age < self.ttl
         return MarketCap(
@@ -139,20 +148,6 @@ class MarketData:
             kind="live" if fresh else "cached",
             source=SOURCE_NAME,
             age_minutes=None if fresh else int(age // 60),
-            btc_usd=snapshot.btc_usd,
-            eth_usd=snapshot.eth_usd,
-        )
-
-    def fresh_market_cap(self) -> MarketCap | None:
-        """The live value if a fresh one is in memory (no I/O at all), else None."""
-        if self._last_good is None or self.clock() - self._last_good.fetched_at >= self.ttl:
-            return None
-        snapshot = self._last_good
-        return MarketCap(
-            usd=snapshot.market_cap_usd,
-            as_of=dt.datetime.fromtimestamp(snapshot.fetched_at, dt.UTC),
-            kind="live",
-            source=SOURCE_NAME,
             btc_usd=snapshot.btc_usd,
             eth_usd=snapshot.eth_usd,
         )
