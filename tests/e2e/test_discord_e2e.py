@@ -6,8 +6,6 @@ import asyncio
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,72 +17,15 @@ from bot.discord_app.client import K401Bot
 from bot.discord_app.payload import message_payload
 from bot.discord_app.runner import token_problem
 from bot.facts import Facts
-from bot.render import LIMITS, Renderer
+from bot.render import Renderer
 from bot.requests import parse_request
 from bot.settings import Settings
 from bot.store import Store
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
+from tests.e2e.helpers import TOKEN, Harness, check_limits, start_bot, stop_bot
 
-TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
 NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
 VALID_LOCALES = {locale.value for locale in discord.Locale}
-
-
-@dataclass
-class Harness:
-    fake: FakeDiscord
-    bot: K401Bot
-    core: Core
-    store: Store
-    task: asyncio.Task[None]
-
-
-async def start_bot(fake: FakeDiscord, core: Core, store: Store) -> tuple[K401Bot, asyncio.Task[None]]:
-    bot = K401Bot(core, store, guild_ready_timeout=0.05)
-    task = asyncio.create_task(bot.start(TOKEN))
-    await asyncio.wait_for(fake.ready.wait(), 15)
-    await asyncio.wait_for(bot.wait_until_ready(), 15)
-    return bot, task
-
-
-async def stop_bot(bot: K401Bot, task: asyncio.Task[None]) -> None:
-    await bot.close()
-    await asyncio.wait_for(task, 10)
-
-
-@pytest.fixture
-async def harness(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, facts: Facts, renderer: Renderer
-) -> AsyncIterator[Harness]:
-    fake = FakeDiscord()
-    await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    async with Store(tmp_path / "bot.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
-        bot, task = await start_bot(fake, core, store)
-        harness = Harness(fake, bot, core, store, task)
-        try:
-            yield harness
-        finally:
-            await stop_bot(harness.bot, harness.task)
-            await fake.close()
-
-
-def check_limits(reply: Reply) -> None:
-    embed = reply.embed
-    assert embed, reply.body
-    assert len(embed.get("title", "")) <= LIMITS["title"]
-    assert len(embed.get("description", "")) <= LIMITS["description"]
-    assert len(embed.get("fields", [])) <= LIMITS["fields"]
-    for f in embed.get("fields", []):
-        assert 0 < len(f["name"]) <= LIMITS["field_name"] and 0 < len(f["value"]) <= LIMITS["field_value"]
-    total = (
-        len(embed.get("title", "")) + len(embed.get("description", "")) + len(embed.get("footer", {}).get("text", ""))
-    )
-    total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
-    assert total <= LIMITS["embed_total"]
-    assert len(reply.data.get("content") or "") <= LIMITS["content"]
-
 
 # ---------------------------------------------------------------- start-up and sync
 

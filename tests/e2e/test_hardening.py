@@ -25,7 +25,7 @@ from bot.render import Renderer, limit_violations
 from bot.requests import Command, UserInputError, build_request
 from bot.store import Store
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.test_discord_e2e import Harness, check_limits, start_bot, stop_bot
+from tests.e2e.helpers import Harness, check_limits, start_bot, stop_bot
 from tests.fake_market import FakeMarketAPI
 
 UNESCAPED_MENTION = re.compile(r"@everyone|@here|(?<!\\)<[@#]")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.test_discord_e2e import TOKEN
+from tests.e2e.helpers import TOKEN
 
 REPO = Path(__file__).resolve().parents[2]
 # The only change to the bot: discord.py's API base URL, set before the CLI runs.

@@ -1,0 +1,52 @@
+"""Shared e2e helpers: the bot started against the loopback fake Discord, and Discord's embed limits."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from bot.core import Core
+from bot.discord_app.client import K401Bot
+from bot.render import LIMITS
+from bot.store import Store
+from tests.e2e.fake_discord import FakeDiscord, Reply
+
+TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
+
+
+@dataclass
+class Harness:
+    fake: FakeDiscord
+    bot: K401Bot
+    core: Core
+    store: Store
+    task: asyncio.Task[None]
+
+
+async def start_bot(fake: FakeDiscord, core: Core, store: Store) -> tuple[K401Bot, asyncio.Task[None]]:
+    bot = K401Bot(core, store, guild_ready_timeout=0.05)
+    task = asyncio.create_task(bot.start(TOKEN))
+    await asyncio.wait_for(fake.ready.wait(), 15)
+    await asyncio.wait_for(bot.wait_until_ready(), 15)
+    return bot, task
+
+
+async def stop_bot(bot: K401Bot, task: asyncio.Task[None]) -> None:
+    await bot.close()
+    await asyncio.wait_for(task, 10)
+
+
+def check_limits(reply: Reply) -> None:
+    embed = reply.embed
+    assert embed, reply.body
+    assert len(embed.get("title", "")) <= LIMITS["title"]
+    assert len(embed.get("description", "")) <= LIMITS["description"]
+    assert len(embed.get("fields", [])) <= LIMITS["fields"]
+    for f in embed.get("fields", []):
+        assert 0 < len(f["name"]) <= LIMITS["field_name"] and 0 < len(f["value"]) <= LIMITS["field_value"]
+    total = (
+        len(embed.get("title", "")) + len(embed.get("description", "")) + len(embed.get("footer", {}).get("text", ""))
+    )
+    total += sum(len(f["name"]) + len(f["value"]) for f in embed.get("fields", []))
+    assert total <= LIMITS["embed_total"]
+    assert len(reply.data.get("content") or "") <= LIMITS["content"]
