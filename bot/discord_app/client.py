@@ -7,7 +7,6 @@ import gc
 import hashlib
 import json
 import logging
-import math
 import time
 from typing import Any
 
@@ -16,22 +15,20 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answers import new_error_id
-from bot.components import ComponentState
+from bot.cooldown import Cooldown, MemoryCooldown
 from bot.core import Core
-from bot.discord_app.cog import AnswersCog
-from bot.discord_app.components import AnswerButton, TopicSelect
-from bot.discord_app.payload import NO_MENTIONS, build_files, send_kwargs
+from bot.discord_app.gateway import DRAIN_SECONDS, GatewayTransport, neutral
+from bot.discord_app.payload import NO_MENTIONS
 from bot.discord_app.translator import LabelTranslator
-from bot.facts import Lang
 from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
-from bot.memo import LruCache
-from bot.render import Answer
-from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
-from bot.store import Store, StoreUnavailable
+from bot.interactions import InteractionHandler, Kind, log_interaction
+from bot.requests import lang_from_locale
+from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 SYNC_HASH_KEY = "command_sync_hash"
+COG_EXTENSION = "bot.discord_app.cog"
 
 
 def intents() -> discord.Intents:
@@ -39,63 +36,22 @@ def intents() -> discord.Intents:
     return discord.Intents(guilds=True)
 
 
-def log_interaction(
-    interaction: discord.Interaction[Any],
-    command: str,
-    options: dict[str, Any],
-    started: float | None,
-    outcome: str,
-    *,
-    cache_hit: bool | None = None,
-) -> None:
-    """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
-    if not log.isEnabledFor(logging.INFO):
-        return
-    shown_options = {k: v for k, v in options.items() if v is not None}
-    fields = {
-        "command": command,
-        "options": shown_options,
-        "locale": interaction.locale.value,
-        "guild": interaction.guild_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
-        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
-        "outcome": outcome,
-    }
-    shown = " ".join(f"{k}={v!r}" for k, v in shown_options.items())
-    log.info(
-        "/%s %s locale=%s %sms cache=%s outcome=%s",
-        command,
-        shown,
-        fields["locale"],
-        fields["latency_ms"],
-        fields["cache"],
-        outcome,
-        extra={"fields": fields},
-    )
-
-
-def _without(kwargs: dict[str, Any], *keys: str) -> dict[str, Any]:
-    return {k: v for k, v in kwargs.items() if k not in keys}
-
-
 class K401Tree(app_commands.CommandTree["K401Bot"]):
-    """The one error path for slash commands: localised, ephemeral, follow-up when already answered."""
+    """The error path for whatever escapes the handler (which answers its own errors): localised, ephemeral,
+    a follow-up when already answered, and always the interaction's log line."""
 
     async def on_error(self, interaction: discord.Interaction[K401Bot], error: app_commands.AppCommandError) -> None:
         bot = interaction.client
-        lang = await bot.resolve_lang(interaction)
         name = getattr(interaction.command, "name", "?")
-        if isinstance(error, app_commands.CommandOnCooldown):
-            answer = bot.core.error(UserInputError("cooldown", seconds=math.ceil(error.retry_after)), lang)
-            outcome = "cooldown"
-        else:
-            error_id = new_error_id()
-            original = getattr(error, "original", error)
-            log.error("error %s in /%s", error_id, name, exc_info=original)
-            answer = bot.core.internal_error(lang, error_id)
-            outcome = f"error:{error_id}"
-        await bot.send(interaction, answer)
-        log_interaction(interaction, name, dict(getattr(interaction, "namespace", {}) or {}), None, outcome)
+        error_id = new_error_id()
+        log.error("error %s in /%s", error_id, name, exc_info=getattr(error, "original", error))
+        # The namespace iterates as (name, value) pairs; it is not a mapping.
+        options = {k: v for k, v in interaction.namespace}
+        try:
+            answer = bot.core.internal_error(lang_from_locale(interaction.locale.value), error_id)
+            await bot.gateway.send_error(interaction, answer)
+        finally:
+            log_interaction(neutral(interaction, Kind.COMMAND, name=name), name, options, None, f"error:{error_id}")
 
 
 class K401Bot(commands.AutoShardedBot):
@@ -104,9 +60,11 @@ class K401Bot(commands.AutoShardedBot):
         core: Core,
         store: Store,
         *,
+        cooldown: Cooldown | None = None,
         dev_guild_id: int | None = None,
         sync_on_start: bool = True,
         guild_ready_timeout: float = 2.0,
+        drain_seconds: float = DRAIN_SECONDS,
     ) -> None:
         super().__init__(
             command_prefix=commands.when_mentioned,  # no prefix commands; slash commands only
@@ -123,14 +81,14 @@ class K401Bot(commands.AutoShardedBot):
         self.store = store
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
+        self.drain_seconds = drain_seconds
+        self.handler = InteractionHandler(core, store, cooldown or MemoryCooldown())
+        self.gateway = GatewayTransport(self.handler)
         self._heartbeats: asyncio.Task[None] | None = None
-        # Built embeds and views of non-ephemeral answers, reused across sends (views here are fully dynamic).
-        self._built: LruCache[str, dict[str, Any]] = LruCache(256, 3600.0)
 
     async def setup_hook(self) -> None:
         await self.tree.set_translator(LabelTranslator(self.core.facts))
-        await self.add_cog(AnswersCog(self))
-        self.add_dynamic_items(AnswerButton, TopicSelect)
+        await self.load_extension(COG_EXTENSION)
         self._heartbeats = asyncio.create_task(self._write_heartbeats(), name="k401-heartbeat")
         if self.sync_on_start:
             await self.sync_commands()
@@ -157,135 +115,14 @@ class K401Bot(commands.AutoShardedBot):
         log.info("ready: %d guild(s), %d shard(s)", len(self.guilds), self.shard_count or 1)
 
     async def close(self) -> None:
+        """Finish interactions in flight (bounded: deferred answers must not stay on "thinking…"), then close."""
         if self._heartbeats is not None:
             self._heartbeats.cancel()
+        if not self.is_closed():
+            left = await self.gateway.drain(self.drain_seconds)
+            if left:
+                log.warning("closing with %d interaction(s) still running after %.0f s", left, self.drain_seconds)
         await super().close()
-
-    # ------------------------------------------------------------------ language
-
-    async def resolve_lang(self, interaction: discord.Interaction[Any], explicit: Lang | None = None) -> Lang:
-        """Explicit choice > the user's /language > the server default > the Discord client's locale."""
-        if explicit is not None:
-            return explicit
-        for scope, ident in (("user", interaction.user.id), ("guild", interaction.guild_id)):
-            if ident is not None:
-                saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
-                if saved in ("en", "zh-TW"):
-                    return "en" if saved == "en" else "zh-TW"
-        return lang_from_locale(interaction.locale.value)
-
-    # ------------------------------------------------------------------ answering
-
-    async def send(
-        self,
-        interaction: discord.Interaction[Any],
-        answer: Answer,
-        *,
-        edit: bool = False,
-        image: bytes | None = None,
-        key: str | None = None,
-    ) -> None:
-        """Answer, edit in place (edit=True, for components), or complete a deferred response.
-
-        `key` (from the core's Response) lets a repeated answer reuse its embed and view; files are always new.
-        """
-        if key is not None and not answer.ephemeral:
-            built = self._built.get(key)
-            if built is None:
-                built = send_kwargs(answer)
-                self._built.put(key, built)
-            kwargs = {**built, **({"files": build_files(answer, image)} if image is not None else {})}
-        else:
-            kwargs = send_kwargs(answer, image)
-        response = interaction.response
-        deferred_message = response.type is discord.InteractionResponseType.deferred_channel_message
-        if edit and not response.is_done():
-            await response.edit_message(
-                **_without(kwargs, "ephemeral", "allowed_mentions", "files"), attachments=kwargs.get("files", [])
-            )
-        elif (edit or deferred_message) and response.is_done() and not answer.ephemeral:
-            await interaction.edit_original_response(
-                **_without(kwargs, "ephemeral", "files"), attachments=kwargs.get("files", [])
-            )
-        elif response.is_done():
-            await interaction.followup.send(**kwargs)
-        else:
-            await response.send_message(**kwargs)
-
-    async def run_command(
-        self,
-        interaction: discord.Interaction[Any],
-        command: Command,
-        options: dict[str, str | None],
-        *,
-        defer: bool = False,
-    ) -> None:
-        started = time.perf_counter()
-        lang = await self.resolve_lang(interaction)
-        try:
-            request = build_request(command, options, self.core.facts)
-        except UserInputError as exc:
-            await self.send(interaction, self.core.error(exc, lang))
-            log_interaction(interaction, command.value, options, started, f"input_error:{exc.code}")
-            return
-        response = self.core.peek(request, lang) if defer else None
-        if response is None:
-            if defer:  # market data and the chart may take a moment: acknowledge within Discord's 3 s
-                await interaction.response.defer(thinking=True)
-            response = await self.core.respond(request, lang)
-        await self.send(interaction, response.answer, image=response.image, key=response.key)
-        log_interaction(interaction, command.value, options, started, "answered", cache_hit=response.cache_hit)
-
-    async def handle_component(
-        self, interaction: discord.Interaction[Any], state: ComponentState, values: list[str]
-    ) -> None:
-        """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
-        started = time.perf_counter()
-        options: dict[str, str | None] = dict(state.options)
-        if values:
-            options["topic"] = values[0]
-        name = f"{state.command.value}:component"
-        try:
-            try:
-                request = build_request(state.command, options, self.core.facts)
-            except UserInputError as exc:
-                await self.send(interaction, self.core.error(exc, state.lang))
-                log_interaction(interaction, name, options, started, f"input_error:{exc.code}")
-                return
-            response = self.core.peek(request, state.lang, page=state.page)
-            if response is None:
-                if state.command is Command.INFLOW:
-                    await interaction.response.defer()
-                response = await self.core.respond(request, state.lang, page=state.page)
-            await self.send(interaction, response.answer, edit=True, image=response.image, key=response.key)
-            log_interaction(interaction, name, options, started, "answered", cache_hit=response.cache_hit)
-        except Exception:
-            error_id = new_error_id()
-            log.exception("error %s handling component %s", error_id, interaction.data)
-            await self.send(interaction, self.core.internal_error(state.lang, error_id))
-            log_interaction(interaction, name, options, started, f"error:{error_id}")
-
-    async def set_language(self, interaction: discord.Interaction[Any], language: str | None, *, server: bool) -> None:
-        current_lang = await self.resolve_lang(interaction)
-        if server:
-            perms = interaction.permissions  # resolved by Discord for this member in this channel
-            if interaction.guild_id is None or not (perms.manage_guild or perms.administrator):
-                await self.send(interaction, self.core.error(UserInputError("not_allowed"), current_lang))
-                return
-        scope, ident = ("guild", interaction.guild_id) if server else ("user", interaction.user.id)
-        assert ident is not None
-        if language is None:
-            saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
-            answer = self.core.language_answer(LanguageRequest(None), current_lang, saved or "auto")
-            await self.send(interaction, answer)
-            return
-        try:
-            await self.store.set_language(scope, ident, None if language == "auto" else language)  # type: ignore[arg-type]
-        except StoreUnavailable:
-            await self.send(interaction, self.core.error(UserInputError("settings_unavailable"), current_lang))
-            return
-        new_lang = await self.resolve_lang(interaction)
-        await self.send(interaction, self.core.language_answer(LanguageRequest(language), new_lang, language))
 
     # ------------------------------------------------------------------ command sync
 

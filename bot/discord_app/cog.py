@@ -1,4 +1,8 @@
-"""The slash commands: thin glue from Discord options to the core's requests."""
+"""The slash commands: declarations for Discord (names, options, translations) and glue to the gateway transport.
+
+Loaded as an extension (`bot.load_extension("bot.discord_app.cog")`); each callback hands plain option values to the
+transport-neutral handler through `bot.gateway`.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +13,16 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.allocation import AllocationError, parse_allocation
-from bot.discord_app.ratelimit import UserRateLimiter
+from bot.discord_app.components import looks_like_ours
 from bot.discord_app.translator import key_str
-from bot.facts import STANCES, Facts, Lang
-from bot.formatting import money, percent
-from bot.inflow import Pool, inflow_usd, pool_fact
-from bot.requests import LANGUAGE_CHOICES, Command, Topic
+from bot.facts import STANCES
+from bot.inflow import Pool
+from bot.requests import LANGUAGE_CHOICES, Topic
 
 if TYPE_CHECKING:
     from bot.discord_app.client import K401Bot
 
 F = TypeVar("F", bound=Callable[..., Any])
-COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 30.0
-LIMITER = UserRateLimiter(COOLDOWN_RATE, COOLDOWN_SECONDS)  # shared by every command: 5 commands per user per 30 s
-ALLOCATION_SUGGESTIONS = ("1%", "2%", "5%", "10%", "1-5%", "0.5%")
 
 
 def _describe(**options: str) -> Callable[[F], F]:
@@ -63,15 +62,25 @@ class AnswersCog(commands.Cog):
     def __init__(self, bot: K401Bot) -> None:
         self.bot = bot
 
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Clicks on our buttons and menus (the commands themselves arrive through the tree)."""
+        if interaction.type is not discord.InteractionType.component or not isinstance(interaction.data, dict):
+            return
+        custom_id = interaction.data.get("custom_id")
+        if isinstance(custom_id, str) and looks_like_ours(custom_id):
+            raw_values = interaction.data.get("values")
+            values = [v for v in raw_values if isinstance(v, str)] if isinstance(raw_values, list) else []
+            await self.bot.gateway.component(interaction, custom_id, values)
+
     @app_commands.command(
         name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order changes", "commands.401k")
     )
     @_rename("topic")
     @_describe(topic="Which part to explain (default: overview)")
     @app_commands.choices(topic=_choices("topics", tuple(Topic), _TOPIC_NAMES))
-    @LIMITER.check()
     async def k401(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
-        await self.bot.run_command(interaction, Command.K401, {"topic": topic})
+        await self.bot.gateway.command(interaction, "401k", {"topic": topic})
 
     @app_commands.command(
         name="inflow", description=key_str("Estimate new crypto buying if retirement money moves in", "commands.inflow")
@@ -82,20 +91,19 @@ class AnswersCog(commands.Cog):
         pool="Which retirement money (default: 401(k) plans)",
     )
     @app_commands.choices(pool=_choices("pools", tuple(Pool), _POOL_NAMES))
-    @LIMITER.check()
     async def inflow(
         self,
         interaction: discord.Interaction[Any],
         allocation: app_commands.Range[str, 1, 32],
         pool: str | None = None,
     ) -> None:
-        await self.bot.run_command(interaction, Command.INFLOW, {"allocation": allocation, "pool": pool}, defer=True)
+        await self.bot.gateway.command(interaction, "inflow", {"allocation": allocation, "pool": pool})
 
     @inflow.autocomplete("allocation")
     async def allocation_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        return allocation_choices(self.bot.core.facts, current, await self.bot.resolve_lang(interaction))
+        return await self.bot.gateway.autocomplete(interaction, "inflow", "allocation", current)
 
     @app_commands.command(
         name="opinions", description=key_str("What analysts say about the order, by stance", "commands.opinions")
@@ -103,27 +111,25 @@ class AnswersCog(commands.Cog):
     @_rename("stance", "analyst")
     @_describe(stance="Only views with this stance", analyst="One analyst's full quote")
     @app_commands.choices(stance=_choices("stances", STANCES, _STANCE_NAMES))
-    @LIMITER.check()
     async def opinions(
         self,
         interaction: discord.Interaction[Any],
         stance: str | None = None,
         analyst: app_commands.Range[str, 1, 64] | None = None,
     ) -> None:
-        await self.bot.run_command(interaction, Command.OPINIONS, {"stance": stance, "analyst": analyst})
+        await self.bot.gateway.command(interaction, "opinions", {"stance": stance, "analyst": analyst})
 
     @opinions.autocomplete("analyst")
     async def analyst_autocomplete(
         self, interaction: discord.Interaction[Any], current: str
     ) -> list[app_commands.Choice[str]]:
-        return analyst_choices(self.bot.core.facts, current)
+        return await self.bot.gateway.autocomplete(interaction, "opinions", "analyst", current)
 
     @app_commands.command(
         name="sources", description=key_str("Every figure with its source and date", "commands.sources")
     )
-    @LIMITER.check()
     async def sources(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.run_command(interaction, Command.SOURCES, {})
+        await self.bot.gateway.command(interaction, "sources", {})
 
     @app_commands.command(
         name="language", description=key_str("Choose the language of the bot's answers to you", "commands.language")
@@ -134,41 +140,12 @@ class AnswersCog(commands.Cog):
         server="Set the server default instead (needs Manage Server)",
     )
     @app_commands.choices(language=_choices("languages", LANGUAGE_CHOICES, _LANGUAGE_NAMES))
-    @LIMITER.check()
     async def language(
         self, interaction: discord.Interaction[Any], language: str | None = None, server: bool = False
     ) -> None:
-        await self.bot.set_language(interaction, language, server=server)
+        await self.bot.gateway.command(interaction, "language", {"language": language, "server": server})
 
 
-def allocation_choices(facts: Facts, current: str, language: Lang) -> list[app_commands.Choice[str]]:
-    """What the user typed, if it parses, with a preview of the 401(k) figure; then well-formed examples."""
-    values: list[str] = []
-    typed = current.strip()[:32]
-    if typed:
-        try:
-            parse_allocation(typed)
-            values.append(typed)
-        except AllocationError:
-            pass
-    values += [s for s in ALLOCATION_SUGGESTIONS if s not in values and (not typed or s.startswith(typed[:1]))]
-    if len(values) < 2:
-        values += [s for s in ALLOCATION_SUGGESTIONS if s not in values]
-    pool = pool_fact(facts, Pool.K401).amount
-    choices = []
-    for value in values[:25]:
-        allocation = parse_allocation(value)
-        low, high = (money(inflow_usd(p, pool), language) for p in (allocation.low, allocation.high))
-        amount = low if low == high else f"{low}–{high}"
-        shown = value if allocation.is_range else percent(allocation.low, language, max_fraction_digits=4)
-        choices.append(app_commands.Choice(name=f"{shown} → {amount} (401(k))"[:100], value=value))
-    return choices
-
-
-def analyst_choices(facts: Facts, current: str) -> list[app_commands.Choice[str]]:
-    needle = current.strip().lower()
-    return [
-        app_commands.Choice(name=f"{o.name} — {o.organisation}"[:100], value=o.id)
-        for o in facts.opinions
-        if not needle or needle in o.name.lower() or needle in o.organisation.lower() or needle in o.id
-    ][:25]
+async def setup(bot: K401Bot) -> None:
+    """Extension entry point (`bot.load_extension("bot.discord_app.cog")`)."""
+    await bot.add_cog(AnswersCog(bot))

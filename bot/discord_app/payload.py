@@ -1,7 +1,8 @@
-"""An Answer as discord.py objects, and as the exact JSON message payload discord.py sends for it.
+"""An Answer as discord.py objects, and as the exact JSON (or multipart) bodies discord.py sends for it.
 
-`ask --json` prints message_payload(); the bot sends send_kwargs(): both come from the same objects, and
-message_payload() serialises them with discord.py's own function, so they cannot drift apart.
+`ask --json` prints message_payload(); the gateway bot sends send_kwargs() / edit_kwargs(); the HTTP endpoint sends
+callback_params() / webhook_params(). All come from the same objects, serialised with discord.py's own functions, so
+the three paths cannot drift apart. Every body carries allowed_mentions {"parse": []}, edits included.
 """
 
 from __future__ import annotations
@@ -11,14 +12,16 @@ import json
 from typing import Any
 
 import discord
+from discord.http import MultipartParameters, handle_message_parameters
 from discord.webhook.async_ import interaction_message_response_params
 
 from bot.components import control_custom_id
-from bot.discord_app.components import AnswerButton, TopicSelect
+from bot.discord_app.components import answer_button, topic_select
 from bot.render import Answer, fit_to_limits
 
 NO_MENTIONS = discord.AllowedMentions.none()
 CHANNEL_MESSAGE_WITH_SOURCE = 4
+UPDATE_MESSAGE = 7
 
 
 def build_embed(answer: Answer) -> discord.Embed:
@@ -48,10 +51,10 @@ def build_view(answer: Answer) -> discord.ui.View:
                 discord.SelectOption(label=label, value=value, default=value == control.value)
                 for value, label in control.options
             ]
-            view.add_item(TopicSelect(custom_id, control.label, options))
+            view.add_item(topic_select(custom_id, control.label, options))
         else:
-            button = AnswerButton(custom_id, control.label, disabled=control.disabled)
-            button.item.row = 1
+            button = answer_button(custom_id, control.label, disabled=control.disabled)
+            button.row = 1
             view.add_item(button)
     return view
 
@@ -77,18 +80,73 @@ def send_kwargs(answer: Answer, image: bytes | None = None) -> dict[str, Any]:
     return kwargs
 
 
+def edit_kwargs(answer: Answer, image: bytes | None = None) -> dict[str, Any]:
+    """Keyword arguments for InteractionResponse.edit_message / edit_original_response (an edit in place).
+
+    `attachments` replaces the message's files (none when the new answer has no chart); mentions stay disabled.
+    """
+    return {
+        "embed": build_embed(answer),
+        "view": build_view(answer),
+        "allowed_mentions": NO_MENTIONS,
+        "content": answer.content,
+        "attachments": build_files(answer, image),
+    }
+
+
+def _flags(ephemeral: bool) -> Any:
+    if not ephemeral:
+        return discord.utils.MISSING
+    flags = discord.MessageFlags._from_value(0)
+    flags.ephemeral = True
+    return flags
+
+
+def callback_params(kind: int, answer: Answer, image: bytes | None = None) -> MultipartParameters:
+    """The whole interaction callback body for a message (4) or an update in place (7), as discord.py builds it."""
+    if kind == UPDATE_MESSAGE:
+        kwargs = edit_kwargs(answer, image)
+        params = interaction_message_response_params(type=kind, previous_allowed_mentions=NO_MENTIONS, **kwargs)
+    else:
+        kwargs = send_kwargs(answer, image)
+        flags = _flags(kwargs.pop("ephemeral"))
+        params = interaction_message_response_params(type=kind, flags=flags, **kwargs)
+    kwargs["view"].stop()
+    return params
+
+
+def webhook_params(answer: Answer, image: bytes | None = None, *, edit: bool) -> MultipartParameters:
+    """The body of PATCH .../messages/@original (edit=True) or of a follow-up POST, as discord.py builds it."""
+    if edit:
+        kwargs = edit_kwargs(answer, image)
+    else:
+        kwargs = send_kwargs(answer, image)
+        kwargs["flags"] = _flags(kwargs.pop("ephemeral"))
+    params = handle_message_parameters(previous_allowed_mentions=NO_MENTIONS, **kwargs)
+    kwargs["view"].stop()
+    return params
+
+
+def multipart_parts(params: MultipartParameters) -> list[tuple[str, bytes, str | None]]:
+    """A multipart body as (field name, bytes, file name) parts, files read into memory."""
+    parts = []
+    for part in params.multipart or []:
+        value = part["value"]
+        data = value.encode() if isinstance(value, str) else value if isinstance(value, bytes) else value.read()
+        parts.append((str(part["name"]), data, part.get("filename")))
+    return parts
+
+
+def params_json(params: MultipartParameters) -> dict[str, Any]:
+    """The JSON part of a body: the payload itself, or the payload_json part of a multipart body."""
+    if params.payload is not None:
+        return params.payload
+    part = next(p for p in params.multipart or [] if p["name"] == "payload_json")
+    loaded: dict[str, Any] = json.loads(part["value"])
+    return loaded
+
+
 def message_payload(answer: Answer, image: bytes | None = None) -> dict[str, Any]:
     """The JSON body of the interaction response's message ("data"), exactly as discord.py builds it."""
-    kwargs = send_kwargs(answer, image)
-    flags: Any = discord.utils.MISSING
-    if kwargs.pop("ephemeral"):
-        flags = discord.MessageFlags._from_value(0)
-        flags.ephemeral = True
-    params = interaction_message_response_params(type=CHANNEL_MESSAGE_WITH_SOURCE, flags=flags, **kwargs)
-    if params.payload is not None:
-        data: dict[str, Any] = params.payload["data"]
-    else:  # with a file, discord.py sends multipart: the JSON travels in the payload_json part
-        part = next(p for p in params.multipart or [] if p["name"] == "payload_json")
-        data = json.loads(part["value"])["data"]
-    kwargs["view"].stop()
+    data: dict[str, Any] = params_json(callback_params(CHANNEL_MESSAGE_WITH_SOURCE, answer, image))["data"]
     return data

@@ -361,12 +361,14 @@ async def test_inflow_embed_shows_the_attached_chart(harness: Harness, locale: s
 async def test_one_log_line_per_interaction_with_cache_status(
     harness: Harness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.INFO, logger="bot.discord_app.client"):
+    with caplog.at_level(logging.INFO, logger="bot.interactions.handler"):
         for _ in range(2):
             await harness.fake.wait_reply(
                 await harness.fake.command("opinions", {"stance": "critical"}, locale="zh-TW")
             )
-    lines = [r for r in caplog.records if r.name == "bot.discord_app.client" and r.getMessage().startswith("/opinions")]
+    lines = [
+        r for r in caplog.records if r.name == "bot.interactions.handler" and r.getMessage().startswith("/opinions")
+    ]
     assert len(lines) == 2
     assert [r.fields["cache"] for r in lines] == ["miss", "hit"]  # type: ignore[attr-defined]
     assert lines[0].fields["locale"] == "zh-TW" and lines[0].fields["outcome"] == "answered"  # type: ignore[attr-defined]

@@ -1,0 +1,55 @@
+"""Per-user cooldown: 5 commands per 30 s, as an object the handler is given (never a module global).
+
+`Cooldown` is the interface the interaction handler uses; `MemoryCooldown` counts in this process only. A store-backed
+implementation makes the window shared by every replica.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 30.0
+
+
+class Cooldown(Protocol):
+    async def retry_after(self, user_id: int) -> float:
+        """0 if the user may go ahead (and counts this use), else the seconds until they may."""
+        ...
+
+
+class MemoryCooldown:
+    """O(1) per check however many people are active: idle users are swept at most once per `per` seconds.
+
+    (discord.py's CooldownMapping sweeps every bucket on every check, which grows with the number of active users.)
+    """
+
+    def __init__(
+        self, rate: int = COOLDOWN_RATE, per: float = COOLDOWN_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = rate
+        self.per = per
+        self.clock = clock
+        self._hits: dict[int, deque[float]] = {}
+        self._next_sweep = clock() + per
+
+    async def retry_after(self, user_id: int) -> float:
+        return self.check(user_id)
+
+    def check(self, user_id: int) -> float:
+        now = self.clock()
+        if now >= self._next_sweep:
+            self._hits = {u: h for u, h in self._hits.items() if h and now - h[-1] < self.per}
+            self._next_sweep = now + self.per
+        hits = self._hits.setdefault(user_id, deque(maxlen=self.rate))
+        while hits and now - hits[0] >= self.per:
+            hits.popleft()
+        if len(hits) >= self.rate:
+            return self.per - (now - hits[0])
+        hits.append(now)
+        return 0.0
+
+    def tracked_users(self) -> int:
+        return len(self._hits)

@@ -1,0 +1,182 @@
+"""The gateway transport: discord.py interactions to the neutral handler and its replies back through discord.py.
+
+Thin on purpose: what to answer is decided by bot.interactions; this module only converts and delivers. It also
+tracks interactions in flight, so shutdown can let deferred answers finish (bounded) instead of leaving "thinking…".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import discord
+from discord import app_commands
+
+from bot.discord_app.payload import NO_MENTIONS, build_embed, build_files, build_view
+from bot.interactions import Interaction, InteractionHandler, Kind, Outcome, Reply, ReplyKind
+from bot.interactions.model import OptionValue
+from bot.memo import LruCache
+from bot.render import Answer
+
+log = logging.getLogger(__name__)
+
+DRAIN_SECONDS = 10.0
+
+
+def message_custom_ids(message: discord.Message | None) -> tuple[str, ...]:
+    """The custom_ids on the message a component is attached to (rows of buttons and selects)."""
+    if message is None:
+        return ()
+    found: list[str] = []
+    for component in message.components:
+        for child in getattr(component, "children", None) or [component]:
+            custom_id = getattr(child, "custom_id", None)
+            if isinstance(custom_id, str):
+                found.append(custom_id)
+    return tuple(found)
+
+
+def neutral(
+    interaction: discord.Interaction[Any],
+    kind: Kind,
+    *,
+    name: str = "",
+    options: Mapping[str, OptionValue | None] | None = None,
+    custom_id: str = "",
+    values: tuple[str, ...] = (),
+    focused: str | None = None,
+) -> Interaction:
+    """The plain-data Interaction the handler takes, from what discord.py parsed."""
+    return Interaction(
+        kind,
+        name=name,
+        custom_id=custom_id,
+        options={k: v for k, v in (options or {}).items() if v is not None},
+        values=values,
+        focused=focused,
+        locale=interaction.locale.value,
+        user_id=interaction.user.id,
+        guild_id=interaction.guild_id,
+        permissions=interaction.permissions.value,
+        application_id=str(interaction.application_id),
+        token=interaction.token,
+        message_custom_ids=message_custom_ids(interaction.message) if kind is Kind.COMPONENT else (),
+    )
+
+
+class GatewayTransport:
+    def __init__(self, handler: InteractionHandler) -> None:
+        self.handler = handler
+        # Built embeds and views of non-ephemeral answers, reused across sends (views here are fully dynamic).
+        self._built: LruCache[str, tuple[discord.Embed, discord.ui.View]] = LruCache(256, 3600.0)
+        self._in_flight: set[asyncio.Task[Any]] = set()
+
+    # ------------------------------------------------------------------ entry points (the cog and components)
+
+    async def command(
+        self, interaction: discord.Interaction[Any], name: str, options: Mapping[str, OptionValue | None]
+    ) -> None:
+        await self._run(interaction, neutral(interaction, Kind.COMMAND, name=name, options=options))
+
+    async def component(self, interaction: discord.Interaction[Any], custom_id: str, values: list[str]) -> None:
+        await self._run(interaction, neutral(interaction, Kind.COMPONENT, custom_id=custom_id, values=tuple(values)))
+
+    async def autocomplete(
+        self, interaction: discord.Interaction[Any], name: str, focused: str, current: str
+    ) -> list[app_commands.Choice[str]]:
+        options: dict[str, OptionValue | None] = {k: v for k, v in interaction.namespace if isinstance(v, str | bool)}
+        options[focused] = current
+        outcome = await self.handler.handle(
+            neutral(interaction, Kind.AUTOCOMPLETE, name=name, options=options, focused=focused)
+        )
+        return [app_commands.Choice(name=n, value=v) for n, v in outcome.reply.choices]
+
+    async def _run(self, interaction: discord.Interaction[Any], neutral_interaction: Interaction) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._in_flight.add(task)
+        try:
+            await self.deliver(interaction, await self.handler.handle(neutral_interaction))
+        finally:
+            if task is not None:
+                self._in_flight.discard(task)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> int:
+        """Let interactions in flight finish (at most `timeout` seconds); returns how many were still running."""
+        pending = {t for t in self._in_flight if not t.done() and t is not asyncio.current_task()}
+        if not pending:
+            return 0
+        log.info("waiting for %d interaction(s) in flight", len(pending))
+        _, still = await asyncio.wait(pending, timeout=timeout)
+        return len(still)
+
+    # ------------------------------------------------------------------ delivery
+
+    def _parts(self, reply: Reply) -> tuple[discord.Embed, discord.ui.View]:
+        assert reply.answer is not None
+        if reply.key is None or reply.answer.ephemeral:
+            return build_embed(reply.answer), build_view(reply.answer)
+        built = self._built.get(reply.key)
+        if built is None:
+            built = (build_embed(reply.answer), build_view(reply.answer))
+            self._built.put(reply.key, built)
+        return built
+
+    def _message_kwargs(self, reply: Reply) -> dict[str, Any]:
+        answer: Answer | None = reply.answer
+        assert answer is not None
+        embed, view = self._parts(reply)
+        kwargs: dict[str, Any] = {
+            "embed": embed,
+            "view": view,
+            "allowed_mentions": NO_MENTIONS,
+            "ephemeral": answer.ephemeral,
+            "content": answer.content,
+        }
+        files = build_files(answer, reply.image)
+        if files:
+            kwargs["files"] = files
+        return kwargs
+
+    def _edit_kwargs(self, reply: Reply) -> dict[str, Any]:
+        assert reply.answer is not None
+        embed, view = self._parts(reply)
+        return {
+            "embed": embed,
+            "view": view,
+            "allowed_mentions": NO_MENTIONS,
+            "content": reply.answer.content,
+            "attachments": build_files(reply.answer, reply.image),
+        }
+
+    async def deliver(self, interaction: discord.Interaction[Any], outcome: Outcome) -> None:
+        first = outcome.reply
+        response = interaction.response
+        match first.kind:
+            case ReplyKind.MESSAGE:
+                await response.send_message(**self._message_kwargs(first))
+            case ReplyKind.UPDATE:
+                await response.edit_message(**self._edit_kwargs(first))
+            case ReplyKind.DEFERRED_MESSAGE:
+                await response.defer(thinking=True, ephemeral=first.ephemeral)
+            case ReplyKind.DEFERRED_UPDATE:
+                await response.defer()
+            case _:
+                raise ValueError(f"the gateway does not send {first.kind!r} here")
+        if outcome.final is None:
+            return
+        final = await outcome.final
+        if first.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+            await interaction.followup.send(**self._message_kwargs(final))  # an error: private, the message stays
+        else:
+            await interaction.edit_original_response(**self._edit_kwargs(final))
+
+    async def send_error(self, interaction: discord.Interaction[Any], answer: Answer) -> None:
+        """An apology from outside the handler (the tree's error path): a message, or a follow-up if answered."""
+        kwargs = self._message_kwargs(Reply(ReplyKind.MESSAGE, answer))
+        if interaction.response.is_done():
+            await interaction.followup.send(**kwargs)
+        else:
+            await interaction.response.send_message(**kwargs)

@@ -1,0 +1,20 @@
+"""The transport-neutral interaction handler: plain data in (model.Interaction), a reply out (model.Outcome).
+
+No discord imports here: the gateway adapter (bot.discord_app) and the HTTP endpoint (bot.http) are thin transports.
+"""
+
+from bot.interactions.handler import InteractionHandler, log_interaction
+from bot.interactions.model import BadInteraction, Interaction, Kind, Outcome, Reply, ReplyKind
+from bot.interactions.parse import from_payload
+
+__all__ = [
+    "BadInteraction",
+    "Interaction",
+    "InteractionHandler",
+    "Kind",
+    "Outcome",
+    "Reply",
+    "ReplyKind",
+    "from_payload",
+    "log_interaction",
+]

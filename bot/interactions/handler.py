@@ -1,0 +1,273 @@
+"""The one interaction handler behind both transports (gateway and HTTP): an Interaction in, an Outcome out.
+
+It owns what an answer depends on besides the core: the answer language (explicit > user preference > server
+default > client locale), the `/language server:true` permission check, the per-user cooldown, which component may
+change which message, deferral when an answer is slow, and the one log line per interaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Coroutine, Mapping
+from typing import Any, Protocol, cast
+
+from bot.answers import new_error_id
+from bot.components import ComponentState, decode
+from bot.cooldown import Cooldown
+from bot.core import Core
+from bot.core import Response as CoreResponse
+from bot.facts import LANGS, Lang
+from bot.interactions.autocomplete import allocation_choices, analyst_choices
+from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
+from bot.render import Answer
+from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
+from bot.store import Scope, StoreUnavailable
+
+log = logging.getLogger(__name__)
+
+DEFER_AFTER_SECONDS = 2.0  # Discord waits 3 s for the first response; past this, acknowledge and finish later
+SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a chart: defer at once unless in memory
+COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP})
+
+
+class PreferenceStore(Protocol):
+    async def get_language(self, scope: Scope, ident: int) -> str | None: ...
+
+    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None: ...
+
+
+def log_interaction(
+    interaction: Interaction,
+    command: str,
+    options: Mapping[str, object],
+    started: float | None,
+    outcome: str,
+    *,
+    cache_hit: bool | None = None,
+) -> None:
+    """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
+    if not log.isEnabledFor(logging.INFO):
+        return
+    shown_options = {k: v for k, v in options.items() if v is not None}
+    fields = {
+        "command": command,
+        "options": shown_options,
+        "locale": interaction.locale,
+        "guild": interaction.guild_id,
+        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
+        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
+        "outcome": outcome,
+    }
+    shown = " ".join(f"{k}={v!r}" for k, v in shown_options.items())
+    log.info(
+        "/%s %s locale=%s %sms cache=%s outcome=%s",
+        command,
+        shown,
+        fields["locale"],
+        fields["latency_ms"],
+        fields["cache"],
+        outcome,
+        extra={"fields": fields},
+    )
+
+
+class InteractionHandler:
+    def __init__(
+        self,
+        core: Core,
+        store: PreferenceStore,
+        cooldown: Cooldown,
+        *,
+        defer_after: float = DEFER_AFTER_SECONDS,
+    ) -> None:
+        self.core = core
+        self.store = store
+        self.cooldown = cooldown
+        self.defer_after = defer_after
+
+    # ------------------------------------------------------------------ entry point
+
+    async def handle(self, interaction: Interaction) -> Outcome:
+        """Never raises: an unexpected failure becomes an ephemeral, localised apology with an error id.
+
+        The work runs as a task. It answers directly if it finishes within `defer_after` seconds; it defers at once
+        when it reaches a step known to be slow (a cold chart, market data); either way the task then makes the real
+        reply, which the transport delivers after the deferral.
+        """
+        if interaction.kind is Kind.PING:
+            return Outcome(Reply(ReplyKind.PONG))
+        if interaction.kind is Kind.AUTOCOMPLETE:
+            return Outcome(await self._autocomplete(interaction))
+        started = time.perf_counter()
+        slow = asyncio.Event()
+        if interaction.kind is Kind.COMPONENT:
+            name, deferred, ephemeral = "component", ReplyKind.DEFERRED_UPDATE, False
+            work = self._component(interaction, started, slow)
+        else:
+            name, deferred = interaction.name, ReplyKind.DEFERRED_MESSAGE
+            ephemeral = interaction.name == Command.LANGUAGE.value
+            work = self._command(interaction, started, slow)
+        task = asyncio.ensure_future(self._guarded(interaction, name, started, work))
+        signal = asyncio.ensure_future(slow.wait())
+        await asyncio.wait({task, signal}, timeout=self.defer_after, return_when=asyncio.FIRST_COMPLETED)
+        signal.cancel()
+        if task.done():
+            return Outcome(task.result())
+        return Outcome(Reply(deferred, ephemeral=ephemeral), final=task)
+
+    async def _guarded(
+        self, interaction: Interaction, name: str, started: float, work: Coroutine[Any, Any, Reply]
+    ) -> Reply:
+        try:
+            return await work
+        except Exception:
+            error_id = new_error_id()
+            log.exception("error %s in /%s", error_id, name)
+            lang = await self._safe_lang(interaction)
+            log_interaction(interaction, name, {}, started, f"error:{error_id}")
+            return self._message(self.core.internal_error(lang, error_id))
+
+    # ------------------------------------------------------------------ language
+
+    async def resolve_lang(self, interaction: Interaction, explicit: Lang | None = None) -> Lang:
+        """Explicit choice > the user's /language > the server default > the Discord client's locale."""
+        if explicit is not None:
+            return explicit
+        for scope, ident in (("user", interaction.user_id), ("guild", interaction.guild_id)):
+            if ident is not None:
+                saved = await self.store.get_language(cast(Scope, scope), ident)
+                for lang in LANGS:
+                    if saved == lang:
+                        return lang
+        return lang_from_locale(interaction.locale)
+
+    async def _safe_lang(self, interaction: Interaction) -> Lang:
+        try:
+            return await self.resolve_lang(interaction)
+        except Exception:  # the apology must not fail on the store that failed
+            return lang_from_locale(interaction.locale)
+
+    # ------------------------------------------------------------------ slash commands
+
+    @staticmethod
+    def _message(answer: Answer, response: CoreResponse | None = None) -> Reply:
+        if response is None:
+            return Reply(ReplyKind.MESSAGE, answer)
+        return Reply(ReplyKind.MESSAGE, answer, response.image, response.key)
+
+    async def _command(self, interaction: Interaction, started: float, slow: asyncio.Event) -> Reply:
+        if interaction.name == Command.LANGUAGE.value:
+            return await self._language(interaction, started)
+        options = {k: v for k, v in interaction.options.items() if isinstance(v, str)}
+        lang = await self.resolve_lang(interaction)
+        if (refused := await self._cooldown(interaction, interaction.name, options, started, lang)) is not None:
+            return refused
+        try:
+            try:
+                command = Command(interaction.name)
+            except ValueError:
+                raise UserInputError("unknown_command", command=interaction.name) from None
+            request = build_request(command, options, self.core.facts)
+        except UserInputError as exc:
+            log_interaction(interaction, interaction.name, options, started, f"input_error:{exc.code}")
+            return self._message(self.core.error(exc, lang))
+        response = self.core.peek(request, lang)
+        if response is None:
+            if command in SLOW_COMMANDS:
+                slow.set()
+            response = await self.core.respond(request, lang)
+        log_interaction(interaction, interaction.name, options, started, "answered", cache_hit=response.cache_hit)
+        return self._message(response.answer, response)
+
+    async def _cooldown(
+        self, interaction: Interaction, name: str, options: Mapping[str, object], started: float, lang: Lang
+    ) -> Reply | None:
+        wait = await self.cooldown.retry_after(interaction.user_id)
+        if wait <= 0:
+            return None
+        log_interaction(interaction, name, options, started, "cooldown")
+        return self._message(self.core.error(UserInputError("cooldown", seconds=math.ceil(wait)), lang))
+
+    async def _language(self, interaction: Interaction, started: float) -> Reply:
+        current_lang = await self.resolve_lang(interaction)
+        chosen = interaction.options.get("language")
+        language = chosen if isinstance(chosen, str) else None
+        server = interaction.options.get("server") is True
+        options = {"language": language, "server": server or None}
+        if (refused := await self._cooldown(interaction, "language", options, started, current_lang)) is not None:
+            return refused
+        try:
+            request = build_request(Command.LANGUAGE, {"language": language or None}, self.core.facts)
+            assert isinstance(request, LanguageRequest)
+            if server and not interaction.can_manage_server():
+                raise UserInputError("not_allowed")
+        except UserInputError as exc:
+            log_interaction(interaction, "language", options, started, f"input_error:{exc.code}")
+            return self._message(self.core.error(exc, current_lang))
+        scope: Scope = "guild" if server else "user"
+        ident = interaction.guild_id if server and interaction.guild_id is not None else interaction.user_id
+        if request.language is None:
+            saved = await self.store.get_language(scope, ident)
+            log_interaction(interaction, "language", options, started, "answered")
+            return self._message(self.core.language_answer(request, current_lang, saved or "auto"))
+        try:
+            await self.store.set_language(scope, ident, None if request.language == "auto" else request.language)
+        except StoreUnavailable:
+            log_interaction(interaction, "language", options, started, "input_error:settings_unavailable")
+            return self._message(self.core.error(UserInputError("settings_unavailable"), current_lang))
+        new_lang = await self.resolve_lang(interaction)
+        log_interaction(interaction, "language", options, started, "answered")
+        return self._message(self.core.language_answer(request, new_lang, request.language))
+
+    # ------------------------------------------------------------------ components
+
+    async def _component(self, interaction: Interaction, started: float, slow: asyncio.Event) -> Reply:
+        """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
+        state = decode(interaction.custom_id)
+        if state is None or not self._belongs(state, interaction.message_custom_ids):
+            return await self._stale(interaction, state, started)
+        name = f"{state.command.value}:component"
+        options: dict[str, str | None] = dict(state.options)
+        if interaction.values:
+            options["topic"] = interaction.values[0]
+        try:
+            request = build_request(state.command, options, self.core.facts)
+        except UserInputError as exc:
+            log_interaction(interaction, name, options, started, f"input_error:{exc.code}")
+            return self._message(self.core.error(exc, state.lang))
+        response = self.core.peek(request, state.lang, page=state.page)
+        if response is None:
+            if state.command in SLOW_COMMANDS:
+                slow.set()
+            response = await self.core.respond(request, state.lang, page=state.page)
+        log_interaction(interaction, name, options, started, "answered", cache_hit=response.cache_hit)
+        return Reply(ReplyKind.UPDATE, response.answer, response.image, response.key)
+
+    @staticmethod
+    def _belongs(state: ComponentState, message_custom_ids: tuple[str, ...]) -> bool:
+        """A component may only change a message of its own kind: the command its id names must be the command
+        of the answer it is attached to (whose own components say so). A forged id on another answer is refused."""
+        if state.command not in COMPONENT_COMMANDS:
+            return False
+        kinds = {s.command for s in map(decode, message_custom_ids) if s is not None}
+        return kinds == {state.command}
+
+    async def _stale(self, interaction: Interaction, state: ComponentState | None, started: float) -> Reply:
+        lang = state.lang if state is not None else await self.resolve_lang(interaction)
+        log_interaction(interaction, "component", {"custom_id": interaction.custom_id}, started, "stale_component")
+        return self._message(self.core.error(UserInputError("stale_component"), lang))
+
+    # ------------------------------------------------------------------ autocomplete
+
+    async def _autocomplete(self, interaction: Interaction) -> Reply:
+        current = interaction.options.get(interaction.focused or "", "")
+        current = current if isinstance(current, str) else ""
+        if interaction.name == Command.INFLOW.value and interaction.focused == "allocation":
+            lang = await self._safe_lang(interaction)
+            return Reply(ReplyKind.AUTOCOMPLETE, choices=allocation_choices(self.core.facts, current, lang))
+        if interaction.name == Command.OPINIONS.value and interaction.focused == "analyst":
+            return Reply(ReplyKind.AUTOCOMPLETE, choices=analyst_choices(self.core.facts, current))
+        return Reply(ReplyKind.AUTOCOMPLETE)
