@@ -1,4 +1,4 @@
-"""CLI: `python -m bot [run | ask LINE | sync | check-config]`.
+"""CLI: `python -m bot [run | serve | ask LINE | sync | check-config | health | backup PATH]`.
 
 With no subcommand: the Discord bot when DISCORD_TOKEN is set, otherwise the offline console.
 """
@@ -32,6 +32,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--offline", action="store_true", help="no outside requests: config figures only")
     ask.add_argument("--chart-dir", type=Path, default=None, help="write /inflow's chart (PNG) into this folder")
     sub.add_parser("run", help="run the Discord bot (needs DISCORD_TOKEN)")
+    serve = sub.add_parser("serve", help="HTTP interactions endpoint (needs DISCORD_PUBLIC_KEY, no token)")
+    serve.add_argument("--host", default=None, help="address to listen on (default: BOT_HTTP_HOST, 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default: BOT_HTTP_PORT, 8080; 0 = any free)")
     sync = sub.add_parser("sync", help="register the slash commands with Discord")
     sync.add_argument("--guild", type=int, default=None, help="also sync to this guild (instant)")
     sync.add_argument("--force", action="store_true", help="sync even if nothing changed")
@@ -122,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _check_config()
         if args.command == "ask":
             return asyncio.run(_ask(settings, args))
+        if args.command == "serve":
+            from bot.http.serve import run_serve
+
+            return run_serve(settings, args)
         if args.command in ("run", "sync") or (args.command is None and settings.has_token):
             from bot.discord_app.runner import run_discord
 

@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     log_format: Literal["text", "json"] = Field(default="text", alias="LOG_FORMAT")
     health_max_age_seconds: int = Field(default=180, alias="BOT_HEALTH_MAX_AGE", gt=0)
+    # HTTP interactions endpoint (`python -m bot serve`)
+    discord_public_key: str | None = Field(default=None, alias="DISCORD_PUBLIC_KEY")
+    discord_api_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://discord.com/api/v10"), alias="BOT_DISCORD_API_URL")
+    http_host: str = Field(default="127.0.0.1", alias="BOT_HTTP_HOST")
+    http_port: int = Field(default=8080, alias="BOT_HTTP_PORT", ge=0, le=65535)
 
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:

@@ -100,7 +100,11 @@ class InteractionHandler:
         if interaction.kind is Kind.PING:
             return Outcome(Reply(ReplyKind.PONG))
         if interaction.kind is Kind.AUTOCOMPLETE:
-            return Outcome(await self._autocomplete(interaction))
+            try:
+                return Outcome(await self._autocomplete(interaction))
+            except Exception:  # suggestions are a nicety: offer none rather than fail
+                log.exception("autocomplete for /%s failed", interaction.name)
+                return Outcome(Reply(ReplyKind.AUTOCOMPLETE))
         started = time.perf_counter()
         slow = asyncio.Event()
         if interaction.kind is Kind.COMPONENT:
