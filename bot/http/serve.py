@@ -53,6 +53,9 @@ async def serve(settings: Settings, host: str, port: int, *, drain_seconds: floa
         print(f"listening on http://{host}:{actual_port}", flush=True)
         log.info("serving interactions on http://%s:%d/interactions", host, actual_port)
         await stop.wait()
+        # From here on a repeated SIGTERM must not cut the drain short (the bound below still holds).
+        loop.remove_signal_handler(signal.SIGTERM)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         log.info("shutting down: finishing interactions in flight (at most %.0f s)", drain_seconds)
         server.draining = True
         await site.stop()  # stop accepting; requests already received go on
