@@ -232,7 +232,7 @@ class InteractionHandler:
         """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
         state = decode(interaction.custom_id)
         if state is None or not self._belongs(state, interaction.message_custom_ids):
-            return await self._stale(interaction, state, started)
+            return await self._stale(interaction, started)
         name = f"{state.command.value}:component"
         options: dict[str, str | None] = dict(state.options)
         if interaction.values:
@@ -259,8 +259,8 @@ class InteractionHandler:
         kinds = {s.command for s in map(decode, message_custom_ids) if s is not None}
         return kinds == {state.command}
 
-    async def _stale(self, interaction: Interaction, state: ComponentState | None, started: float) -> Reply:
-        lang = state.lang if state is not None else await self.resolve_lang(interaction)
+    async def _stale(self, interaction: Interaction, started: float) -> Reply:
+        lang = await self.resolve_lang(interaction)  # the clicker's language, not what a foreign id claims
         log_interaction(interaction, "component", {"custom_id": interaction.custom_id}, started, "stale_component")
         return self._message(self.core.error(UserInputError("stale_component"), lang))
 
