@@ -27,8 +27,9 @@ ENV BOT_DB_PATH=/data/bot.sqlite3 \
 USER 10001
 WORKDIR /data
 VOLUME ["/data"]
-# The bot writes a gateway heartbeat into the store; health fails when the store is unusable or it is stale.
-HEALTHCHECK --interval=60s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "bot", "health"]
+# Both modes: `run` (gateway) fails when the store is unusable or the gateway heartbeat is stale; `serve` (a public
+# key and no token) fails unless the local endpoint's /healthz answers 200.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 CMD ["python", "-m", "bot", "health"]
 # SIGTERM: the bot closes the gateway and the store, then exits 0.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot", "run"]

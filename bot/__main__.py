@@ -39,9 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     sync.add_argument("--guild", type=int, default=None, help="also sync to this guild (instant)")
     sync.add_argument("--force", action="store_true", help="sync even if nothing changed")
     sub.add_parser("check-config", help="validate config/ and templates, then exit")
-    sub.add_parser(
-        "health", help="exit 0 if the store is usable and the gateway was seen recently (Docker HEALTHCHECK)"
+    health = sub.add_parser(
+        "health",
+        help="exit 0 if the store is usable and the gateway was seen recently, or in HTTP mode (a public key, no "
+        "token) if the local serve process's /healthz answers 200 (Docker HEALTHCHECK)",
     )
+    health.add_argument("--http", action="store_true", help="check the local serve process's /healthz")
     backup = sub.add_parser("backup", help="copy the SQLite store to PATH with SQLite's online backup")
     backup.add_argument("path", type=Path)
     console = sub.add_parser("console", help="the offline console, even with a token set")
@@ -110,7 +113,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.getLogger().setLevel(logging.WARNING)
     try:
         if args.command == "health":
-            healthy, reason = check_health(settings)
+            from bot.http.probe import http_mode, probe
+
+            healthy, reason = probe(settings) if args.http or http_mode(settings) else check_health(settings)
             print(reason)
             return 0 if healthy else 1
         if args.command == "backup":

@@ -114,3 +114,29 @@ async def test_missing_or_malformed_public_key_is_one_line_and_exit_2(
     assert proc.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(message)
+
+
+async def _health(key: SigningKey, port: str, tmp_path: Path) -> tuple[int, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE")}
+    env |= {"DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(), "BOT_HTTP_PORT": port}
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "health", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), 30)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode()
+
+
+async def test_health_command_checks_the_endpoint_in_http_mode(tmp_path: Path) -> None:
+    """The Docker HEALTHCHECK (`python -m bot health`) in a serve container: a public key and no token."""
+    key = SigningKey.generate()
+    async with aiohttp.ClientSession() as session:
+        serve = await start_serve(key, {"BOT_DB_PATH": str(tmp_path / "bot.sqlite3")}, session)
+        port = serve.url.rsplit(":", 1)[1]
+        try:
+            code, out = await _health(key, port, tmp_path)
+            assert code == 0 and out.startswith("ok: http://127.0.0.1:"), out
+        finally:
+            assert await serve.stop() == 0
+    code, out = await _health(key, port, tmp_path)
+    assert code == 1 and "did not answer" in out
