@@ -11,7 +11,7 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol, cast
 
 from bot.answers import new_error_id
@@ -106,18 +106,25 @@ class InteractionHandler:
                 log.exception("autocomplete for /%s failed", interaction.name)
                 return Outcome(Reply(ReplyKind.AUTOCOMPLETE))
         started = time.perf_counter()
-        slow = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = loop.create_future()  # done when the reply is made or must be deferred
+
+        def wake(*_: object) -> None:
+            if not ready.done():
+                ready.set_result(None)
+
         if interaction.kind is Kind.COMPONENT:
             name, deferred, ephemeral = "component", ReplyKind.DEFERRED_UPDATE, False
-            work = self._component(interaction, started, slow)
+            work = self._component(interaction, started, wake)
         else:
             name, deferred = interaction.name, ReplyKind.DEFERRED_MESSAGE
             ephemeral = interaction.name == Command.LANGUAGE.value
-            work = self._command(interaction, started, slow)
-        task = asyncio.ensure_future(self._guarded(interaction, name, started, work))
-        signal = asyncio.ensure_future(slow.wait())
-        await asyncio.wait({task, signal}, timeout=self.defer_after, return_when=asyncio.FIRST_COMPLETED)
-        signal.cancel()
+            work = self._command(interaction, started, wake)
+        task = loop.create_task(self._guarded(interaction, name, started, work))
+        task.add_done_callback(wake)
+        timer = loop.call_later(self.defer_after, wake)
+        await ready
+        timer.cancel()
         if task.done():
             return Outcome(task.result())
         return Outcome(Reply(deferred, ephemeral=ephemeral), final=task)
@@ -162,7 +169,7 @@ class InteractionHandler:
             return Reply(ReplyKind.MESSAGE, answer)
         return Reply(ReplyKind.MESSAGE, answer, response.image, response.key)
 
-    async def _command(self, interaction: Interaction, started: float, slow: asyncio.Event) -> Reply:
+    async def _command(self, interaction: Interaction, started: float, slow: Callable[[], None]) -> Reply:
         if interaction.name == Command.LANGUAGE.value:
             return await self._language(interaction, started)
         options = {k: v for k, v in interaction.options.items() if isinstance(v, str)}
@@ -181,7 +188,7 @@ class InteractionHandler:
         response = self.core.peek(request, lang)
         if response is None:
             if command in SLOW_COMMANDS:
-                slow.set()
+                slow()  # defer now rather than after defer_after
             response = await self.core.respond(request, lang)
         log_interaction(interaction, interaction.name, options, started, "answered", cache_hit=response.cache_hit)
         return self._message(response.answer, response)
@@ -228,7 +235,7 @@ class InteractionHandler:
 
     # ------------------------------------------------------------------ components
 
-    async def _component(self, interaction: Interaction, started: float, slow: asyncio.Event) -> Reply:
+    async def _component(self, interaction: Interaction, started: float, slow: Callable[[], None]) -> Reply:
         """A click: rebuild the request from the custom_id (plus a select's value) and re-render in place."""
         state = decode(interaction.custom_id)
         if state is None or not self._belongs(state, interaction.message_custom_ids):
@@ -245,7 +252,7 @@ class InteractionHandler:
         response = self.core.peek(request, state.lang, page=state.page)
         if response is None:
             if state.command in SLOW_COMMANDS:
-                slow.set()
+                slow()  # defer now rather than after defer_after
             response = await self.core.respond(request, state.lang, page=state.page)
         log_interaction(interaction, name, options, started, "answered", cache_hit=response.cache_hit)
         return Reply(ReplyKind.UPDATE, response.answer, response.image, response.key)
