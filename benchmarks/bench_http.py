@@ -119,12 +119,12 @@ async def measure(
     return count / elapsed, statistics.median(latencies) * 1000, p99 * 1000, cpu / count * 1000
 
 
-async def run(count: int) -> list[Result]:
+async def run(count: int, log_level: str) -> list[Result]:
     key = SigningKey.generate()
     public = key.verify_key.encode().hex()
     tmp = Path(tempfile.mkdtemp())
     env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE")}
-    env |= {"DISCORD_PUBLIC_KEY": public, "BOT_MARKET_ENABLED": "0", "LOG_LEVEL": "INFO"}
+    env |= {"DISCORD_PUBLIC_KEY": public, "BOT_MARKET_ENABLED": "0", "LOG_LEVEL": log_level}
     results: list[Result] = []
     users = iter(range(10**15, 10**16))
     connector = aiohttp.TCPConnector(limit=100)
@@ -161,16 +161,19 @@ async def run(count: int) -> list[Result]:
                 "/inflow 2% (cached, chart)",
                 lambda i: command("inflow", {"allocation": "2%"}, user_id=next(users)),
             )
-            anchor = command("opinions")
-            body = json.dumps(anchor).encode()
+            body = json.dumps(command("opinions")).encode()
             async with session.post(servers[0].url + "/interactions", data=body, headers=sign(key, body)) as r:
                 first = await read_answer(r)
-            message = message_from(first.data)
-            toggle = first.data["components"][-1]["components"][-1]["custom_id"]
-            await bench(target, servers, "language toggle click", lambda i: click(message, toggle))
+            await bench(target, servers, "language toggle click", toggle_clicks(first.data))
             for server in servers:
                 await stop(server)
     return results
+
+
+def toggle_clicks(data: dict[str, Any]) -> Payload:
+    message = message_from(data)
+    toggle = data["components"][-1]["components"][-1]["custom_id"]
+    return lambda i: click(message, toggle)
 
 
 def table(results: list[Result]) -> str:
@@ -192,12 +195,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=1000, help="interactions per run")
     parser.add_argument("--markdown", type=Path, default=None)
+    parser.add_argument("--log-level", default="INFO", help="the servers' LOG_LEVEL (INFO: one line per interaction)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {DRIVER_CPU})
-    text = table(asyncio.run(run(args.n)))
+    text = table(asyncio.run(run(args.n, args.log_level)))
     text += (
         f"\n\nEach figure is the median of {REPEATS} runs of {args.n} signed interactions; the driver runs on CPU "
-        f"{DRIVER_CPU}, the floor and the replicas on CPU {SERVER_CPU}."
+        f"{DRIVER_CPU}, the floor and the replicas on CPU {SERVER_CPU}; LOG_LEVEL={args.log_level}."
     )
     print(text)
     if args.markdown:
