@@ -1,7 +1,7 @@
 """Per-user cooldown: 5 commands per 30 s, as an object the handler is given (never a module global).
 
-`Cooldown` is the interface the interaction handler uses; `MemoryCooldown` counts in this process only. A store-backed
-implementation makes the window shared by every replica.
+`Cooldown` is the interface the interaction handler uses; `MemoryCooldown` counts in this process only;
+`StoreCooldown` counts in a store several processes share (replicas behind a load balancer, gateway clusters).
 """
 
 from __future__ import annotations
@@ -53,3 +53,21 @@ class MemoryCooldown:
 
     def tracked_users(self) -> int:
         return len(self._hits)
+
+
+class CooldownStore(Protocol):
+    async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        """0 when this use is allowed (and counted), else the seconds until the user may go again."""
+        ...
+
+
+class StoreCooldown:
+    """The same window, kept in a shared store, so it counts across every process answering interactions."""
+
+    def __init__(self, store: CooldownStore, rate: int = COOLDOWN_RATE, per: float = COOLDOWN_SECONDS) -> None:
+        self.store = store
+        self.rate = rate
+        self.per = per
+
+    async def retry_after(self, user_id: int) -> float:
+        return await self.store.cooldown_hit(user_id, self.rate, self.per)
