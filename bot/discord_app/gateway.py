@@ -114,13 +114,21 @@ class GatewayTransport:
 
     # ------------------------------------------------------------------ delivery
 
+    @staticmethod
+    def _build(answer: Answer) -> tuple[discord.Embed, discord.ui.View]:
+        view = build_view(answer)
+        # A stopped view still serialises its components, but discord.py does not keep it per message: clicks
+        # reach the handler through the cog's listener, and nothing accumulates per message sent.
+        view.stop()
+        return build_embed(answer), view
+
     def _parts(self, reply: Reply) -> tuple[discord.Embed, discord.ui.View]:
         assert reply.answer is not None
         if reply.key is None or reply.answer.ephemeral:
-            return build_embed(reply.answer), build_view(reply.answer)
+            return self._build(reply.answer)
         built = self._built.get(reply.key)
         if built is None:
-            built = (build_embed(reply.answer), build_view(reply.answer))
+            built = self._build(reply.answer)
             self._built.put(reply.key, built)
         return built
 

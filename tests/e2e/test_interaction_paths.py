@@ -72,6 +72,17 @@ async def test_every_edit_disables_mentions_on_the_wire(harness: Harness) -> Non
     assert toggled.kind == "edit_original" and toggled.body["allowed_mentions"] == {"parse": []}
 
 
+async def test_nothing_accumulates_per_message_sent(harness: Harness) -> None:
+    """Buttons carry their state in the custom_id: discord.py must not keep a view for every message sent."""
+    fake = harness.fake
+    for name, options in (("opinions", {}), ("401k", {}), ("sources", {}), ("opinions", {"stance": "critical"})):
+        token = await fake.command(name, options, user_id=777)
+        first = await fake.wait_reply(token)
+        await fake.wait_reply(await fake.click(token, first.data["components"][-1]["components"][-1]["custom_id"]))
+    views = harness.bot._connection._view_store
+    assert views._views == {} and views._synced_message_views == {}
+
+
 # ---------------------------------------------------------------- outcome log lines
 
 
