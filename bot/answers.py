@@ -139,7 +139,7 @@ def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, curren
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
-    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),))
+    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),), state={"command": "help"})
 
 
 def answer_error(error: UserInputError, lang: Lang, ctx: AnswerContext) -> Answer:
