@@ -67,7 +67,7 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    for handler in root.handlers:
+    for handler in list(root.handlers):  # a copy: removing while iterating skipped every other handler
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
