@@ -39,7 +39,7 @@ def test_env_example_has_every_setting_and_loads(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(alias, raising=False)
     example = (REPO / ".env.example").read_text(encoding="utf-8")
     assert sorted(re.findall(r"^([A-Z_]+)=", example, flags=re.M)) == ALIASES
-    settings = Settings(_env_file=REPO / ".env.example")  # type: ignore[call-arg]
+    settings = Settings(_env_file=REPO / ".env.example")
     assert not settings.has_token and settings.market_enabled and settings.dev_guild_id is None
 
 

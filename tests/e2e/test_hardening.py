@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from bot.core import Core
 from bot.discord_app.payload import message_payload
-from bot.facts import Facts
+from bot.facts import Facts, Lang
 from bot.market import MarketData
 from bot.paths import templates_dir
 from bot.render import Renderer, limit_violations
@@ -62,7 +62,7 @@ def _assert_inert(payload: dict[str, Any]) -> None:
 
 
 async def _through_core(core: Core, command: Command, options: dict[str, str | None], lang: str) -> None:
-    language = "zh-TW" if lang == "zh-TW" else "en"
+    language: Lang = "zh-TW" if lang == "zh-TW" else "en"
     try:
         request = build_request(command, options, core.facts)
     except UserInputError as exc:
