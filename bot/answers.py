@@ -83,7 +83,7 @@ def answer_inflow(req: InflowRequest, lang: Lang, ctx: AnswerContext) -> Answer:
         est=est,
         color=COLORS["inflow"],
         controls=(language_toggle(ctx.facts, lang),),
-        state={"command": "inflow", "allocation": req.allocation_text, "pool": req.pool.value},
+        state={"command": "inflow", "allocation": req.allocation.text, "pool": req.pool.value},
     )
 
 

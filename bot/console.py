@@ -59,8 +59,8 @@ async def interactive(
 ) -> int:
     """Answer lines until EOF. `/language zh-TW` switches the console's language."""
     # Looked up at call time (not bound as defaults at import), so a redirected sys.stdin/stdout is honoured.
-    stdin = stdin or sys.stdin
-    out = out or sys.stdout
+    stdin = sys.stdin if stdin is None else stdin
+    out = sys.stdout if out is None else out
     tty = stdin.isatty()
     if tty:
         out.write(

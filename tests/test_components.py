@@ -1,15 +1,17 @@
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.answers import AnswerContext, answer
-from bot.components import MAX_CUSTOM_ID, ComponentIdTooLong, decode, encode
+from bot.components import MAX_CUSTOM_ID, ComponentIdTooLong, control_custom_id, decode, encode
 from bot.discord_app.payload import message_payload
 from bot.facts import LANGS, Lang
 from bot.inflow import Pool
-from bot.requests import Command, build_request, parse_request
+from bot.requests import Command, InflowRequest, UserInputError, build_request, parse_request
 
 
 def test_roundtrip_inflow_state() -> None:
@@ -97,3 +99,46 @@ def test_every_control_rerenders_from_its_id_alone(ctx: AnswerContext) -> None:
                 assert again.title
                 if component.get("label") == "中文":
                     assert again.lang == "zh-TW"
+
+
+# Mostly allocations that parse, with the padding people paste around them; some arbitrary text too.
+_PADDING = st.text(" \t\u3000", max_size=50)
+_TYPED = st.tuples(_PADDING, st.decimals(Decimal("0.0001"), Decimal(100), places=4).map(lambda d: f"{d}%"), _PADDING)
+
+
+def _inflow(options: dict[str, str | None], ctx: AnswerContext) -> InflowRequest:
+    request = build_request(Command.INFLOW, options, ctx.facts)
+    assert isinstance(request, InflowRequest)
+    return request
+
+
+@given(typed=_TYPED.map("".join) | st.text(max_size=40), pool=st.sampled_from(list(Pool)), lang=st.sampled_from(LANGS))
+def test_any_typed_allocation_gives_an_id_that_fits_and_re_renders_the_same_answer(
+    typed: str, pool: Pool, lang: Lang, ctx: AnswerContext
+) -> None:
+    """Whatever surrounds the allocation (padding, full-width digits), the toggle's id fits and means the same."""
+    try:
+        request = _inflow({"allocation": typed, "pool": pool.value}, ctx)
+    except UserInputError:
+        return
+    first = answer(request, lang, ctx)
+    toggle = next(c for c in first.controls if c.action == "lang")
+    state = decode(control_custom_id(first, toggle))
+    assert state is not None
+    again = _inflow(dict(state.options), ctx)
+    assert (again.allocation, again.pool) == (request.allocation, request.pool)
+
+
+def test_padded_allocations_stay_within_the_id_limit(ctx: AnswerContext) -> None:
+    for typed in (
+        " " * 60 + "2%" + " " * 60,
+        "０．０００００００００００００００００００００００１％",
+        "\u3000" * 50 + "１～５％" + "\t" * 50,
+    ):
+        request = _inflow({"allocation": typed, "pool": "retirement"}, ctx)
+        first = answer(request, "zh-TW", ctx)
+        custom_id = control_custom_id(first, first.controls[-1])
+        assert len(custom_id) <= MAX_CUSTOM_ID
+        state = decode(custom_id)
+        assert state is not None
+        assert _inflow(dict(state.options), ctx).allocation == request.allocation
