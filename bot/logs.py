@@ -63,15 +63,14 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, the record's structured `fields`, exception."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {}
-        entry.update(getattr(record, "fields", None) or {})
-        # The fixed keys last, so a field named "message" or "level" cannot masquerade as them.
-        entry.update(
-            time=self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            level=record.levelname,
-            logger=record.name,
-            message=record.getMessage(),
-        )
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        # A field named "message" or "level" cannot masquerade as the record's own.
+        entry.update((k, v) for k, v in (getattr(record, "fields", None) or {}).items() if k not in entry)
         if record.exc_info or record.exc_text:
             entry["exception"] = record.exc_text or self.formatException(record.exc_info)  # type: ignore[arg-type]
         if record.stack_info:
