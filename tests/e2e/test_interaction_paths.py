@@ -125,8 +125,8 @@ async def test_an_error_outside_the_handler_is_answered_and_logged_once(
     error_id = re.search(r"`([0-9a-f]{8})`", reply.embed["description"])
     assert error_id is not None
     lines = [r for r in caplog.records if r.name == HANDLER_LOG and hasattr(r, "fields")]
-    assert [r.fields["outcome"] for r in lines] == [f"error:{error_id.group(1)}"]  # type: ignore[attr-defined]
-    assert lines[0].fields["options"] == {"stance": "cautious"}  # type: ignore[attr-defined]
+    assert [r.fields["outcome"] for r in lines] == [f"error:{error_id.group(1)}"]
+    assert lines[0].fields["options"] == {"stance": "cautious"}
     assert "transport broke" in caplog.text
     assert "never retrieved" not in caplog.text and "TypeError" not in caplog.text
 

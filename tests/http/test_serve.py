@@ -12,7 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 from PIL import Image
 
-from tests.e2e.fake_discord import ADMIN_PERMISSIONS
+from tests.e2e.fake_discord import ADMIN_PERMISSIONS, Reply
 from tests.e2e.helpers import check_limits
 from tests.http.conftest import Endpoint
 from tests.http.helpers import autocomplete, click, command, message_from, next_id, ping, sign
@@ -65,7 +65,7 @@ async def test_every_command_answers_in_the_clients_language(
     else:
         assert answer.body["type"] == 4
         data = answer.data
-    check_limits(answer if answer.body["type"] == 4 else reply)
+    check_limits(Reply("edit_original", data))  # the message, however it was delivered
     assert data["allowed_mentions"] == {"parse": []}
     title = data["embeds"][0]["title"]
     assert bool(CHINESE.search(title)) == (locale == "zh-TW"), title
