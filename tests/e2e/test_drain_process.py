@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -11,8 +10,8 @@ from pathlib import Path
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import TOKEN
 from tests.fake_market import FakeMarketAPI
+from tests.helpers import scrubbed_env
 
-REPO = Path(__file__).resolve().parents[2]
 LAUNCH = (
     "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
     "from bot.__main__ import main; sys.exit(main(['run']))"
@@ -24,16 +23,15 @@ async def test_sigterm_drains_a_deferred_interaction(tmp_path: Path) -> None:
     await fake.start()
     async with FakeMarketAPI() as market:
         market.delay = 1.0  # the answer waits on a slow market source
-        env = {
-            **os.environ,
-            "DISCORD_TOKEN": TOKEN,
-            "BOT_DB_PATH": str(tmp_path / "run.sqlite3"),
-            "BOT_MARKET_ENABLED": "1",
-            "BOT_MARKET_API_URL": market.base_url,
-            "LOG_LEVEL": "INFO",
-        }
+        env = scrubbed_env(
+            DISCORD_TOKEN=TOKEN,
+            BOT_DB_PATH=str(tmp_path / "run.sqlite3"),
+            BOT_MARKET_ENABLED="1",
+            BOT_MARKET_API_URL=market.base_url,
+            LOG_LEVEL="INFO",
+        )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", LAUNCH, fake.api_base, cwd=REPO, env=env, stderr=asyncio.subprocess.PIPE
+            sys.executable, "-c", LAUNCH, fake.api_base, cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
         )
         try:
             await asyncio.wait_for(fake.ready.wait(), 30)

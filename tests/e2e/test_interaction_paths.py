@@ -17,7 +17,8 @@ import pytest
 from nacl.signing import SigningKey
 
 from tests.e2e.helpers import Harness
-from tests.http.helpers import REPO, command, start_serve
+from tests.helpers import scrubbed_env
+from tests.http.helpers import command, start_serve
 
 HANDLER_LOG = "bot.interactions.handler"
 
@@ -145,8 +146,8 @@ async def _ask_json(line: str, lang: str, tmp_path: Path) -> dict[str, Any]:
         lang,
         "--json",
         "--offline",
-        cwd=REPO,
-        env={"PATH": "/usr/bin:/bin", "BOT_DB_PATH": str(tmp_path / "ask.sqlite3"), "BOT_MARKET_ENABLED": "0"},
+        cwd=tmp_path,
+        env=scrubbed_env(BOT_DB_PATH=str(tmp_path / "ask.sqlite3")),
         stdout=asyncio.subprocess.PIPE,
     )
     out, _ = await asyncio.wait_for(proc.communicate(), 60)
@@ -167,7 +168,7 @@ async def test_gateway_http_and_ask_json_send_the_same_message_data(harness: Har
     fake = harness.fake
     async with aiohttp.ClientSession() as session:
         env = {"BOT_DB_PATH": str(tmp_path / "serve.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
-        serve = await start_serve(SigningKey.generate(), env, session)
+        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
         try:
             for line, name, options, locale, lang in CASES:
                 for _ in range(2):  # the second ask of /inflow is answered at once (type 4), like the others

@@ -38,10 +38,11 @@ class Endpoint:
 async def endpoint(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Endpoint]:
     fake = FakeDiscord()
     await fake.start()
-    db_path = tmp_path_factory.mktemp("serve") / "bot.sqlite3"
+    folder = tmp_path_factory.mktemp("serve")
+    db_path = folder / "bot.sqlite3"
     env = {"BOT_DB_PATH": str(db_path), "BOT_DISCORD_API_URL": fake.api_base}
     async with aiohttp.ClientSession() as session:
-        serve = await start_serve(SigningKey.generate(), env, session)
+        serve = await start_serve(SigningKey.generate(), env, session, cwd=folder)
         try:
             yield Endpoint(serve, fake, db_path)
         finally:

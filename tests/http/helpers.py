@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import os
 import signal
 import sys
 import time
@@ -18,8 +17,8 @@ import aiohttp
 from nacl.signing import SigningKey
 
 from tests.e2e.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MEMBER_PERMISSIONS, TIMESTAMP, user
+from tests.helpers import scrubbed_env
 
-REPO = Path(__file__).resolve().parents[2]
 READY_PREFIX = "listening on "
 _ids = itertools.count(1_500_000_000_000_000_000)
 
@@ -209,16 +208,11 @@ async def start_serve(
     env: Mapping[str, str],
     session: aiohttp.ClientSession,
     *,
+    cwd: Path,
     timeout: float = 60,
 ) -> Serve:
-    inherited = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE")}
-    full_env = {
-        **inherited,
-        "DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(),
-        "LOG_LEVEL": "INFO",
-        "BOT_MARKET_ENABLED": "0",
-        **env,
-    }
+    """`python -m bot serve --port 0` in `cwd` (a test's temp folder: no .env there) with a scrubbed environment."""
+    full_env = scrubbed_env(DISCORD_PUBLIC_KEY=key.verify_key.encode().hex(), LOG_LEVEL="INFO", **env)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -226,7 +220,7 @@ async def start_serve(
         "serve",
         "--port",
         "0",
-        cwd=REPO,
+        cwd=cwd,
         env=full_env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,

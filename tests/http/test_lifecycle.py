@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 from pathlib import Path
 
@@ -13,7 +12,8 @@ from nacl.signing import SigningKey
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.fake_market import FakeMarketAPI
-from tests.http.helpers import REPO, command, start_serve
+from tests.helpers import scrubbed_env
+from tests.http.helpers import command, start_serve
 
 
 async def test_sigterm_finishes_a_deferred_answer_then_exits_0(tmp_path: Path) -> None:
@@ -28,7 +28,7 @@ async def test_sigterm_finishes_a_deferred_answer_then_exits_0(tmp_path: Path) -
             "BOT_MARKET_ENABLED": "1",
             "BOT_MARKET_API_URL": market.base_url,
         }
-        serve = await start_serve(SigningKey.generate(), env, session)
+        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
         try:
             payload = command("inflow", {"allocation": "2%"})
             first = await serve.post(payload)
@@ -58,7 +58,7 @@ async def test_no_new_requests_are_taken_while_draining(tmp_path: Path) -> None:
             "BOT_MARKET_ENABLED": "1",
             "BOT_MARKET_API_URL": market.base_url,
         }
-        serve = await start_serve(SigningKey.generate(), env, session)
+        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
         await serve.post(command("inflow", {"allocation": "3%"}))
         serve.proc.send_signal(15)
         await asyncio.wait_for(_until_refused(serve.url, session), 10)
@@ -83,7 +83,9 @@ async def test_healthz_is_503_when_the_store_is_unusable(tmp_path: Path) -> None
     blocker = tmp_path / "not-a-directory"
     blocker.write_text("a file where the store's folder should be")
     async with aiohttp.ClientSession() as session:
-        serve = await start_serve(SigningKey.generate(), {"BOT_DB_PATH": str(blocker / "bot.sqlite3")}, session)
+        serve = await start_serve(
+            SigningKey.generate(), {"BOT_DB_PATH": str(blocker / "bot.sqlite3")}, session, cwd=tmp_path
+        )
         try:
             status, body = await serve.health()
             assert status == 503 and body["store"] == "unavailable"
@@ -104,11 +106,9 @@ async def test_healthz_is_503_when_the_store_is_unusable(tmp_path: Path) -> None
 async def test_missing_or_malformed_public_key_is_one_line_and_exit_2(
     tmp_path: Path, key: str | None, message: str
 ) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_PUBLIC_KEY"}
-    if key is not None:
-        env["DISCORD_PUBLIC_KEY"] = key
+    env = scrubbed_env(**({"DISCORD_PUBLIC_KEY": key} if key is not None else {}))
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", "--port", "0", cwd=REPO, env=env, stderr=asyncio.subprocess.PIPE
+        sys.executable, "-m", "bot", "serve", "--port", "0", cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
     )
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
@@ -117,8 +117,7 @@ async def test_missing_or_malformed_public_key_is_one_line_and_exit_2(
 
 
 async def _health(key: SigningKey, port: str, tmp_path: Path) -> tuple[int, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE")}
-    env |= {"DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(), "BOT_HTTP_PORT": port}
+    env = scrubbed_env(DISCORD_PUBLIC_KEY=key.verify_key.encode().hex(), BOT_HTTP_PORT=port)
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "health", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
     )
@@ -131,7 +130,7 @@ async def test_health_command_checks_the_endpoint_in_http_mode(tmp_path: Path) -
     """The Docker HEALTHCHECK (`python -m bot health`) in a serve container: a public key and no token."""
     key = SigningKey.generate()
     async with aiohttp.ClientSession() as session:
-        serve = await start_serve(key, {"BOT_DB_PATH": str(tmp_path / "bot.sqlite3")}, session)
+        serve = await start_serve(key, {"BOT_DB_PATH": str(tmp_path / "bot.sqlite3")}, session, cwd=tmp_path)
         port = serve.url.rsplit(":", 1)[1]
         try:
             code, out = await _health(key, port, tmp_path)

@@ -32,13 +32,11 @@ async def replicas(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Re
     fake = FakeDiscord()
     await fake.start()
     key = SigningKey.generate()  # one application: both replicas check the same public key
-    env = {
-        "BOT_DB_PATH": str(tmp_path_factory.mktemp("replicas") / "shared.sqlite3"),
-        "BOT_DISCORD_API_URL": fake.api_base,
-    }
+    folder = tmp_path_factory.mktemp("replicas")
+    env = {"BOT_DB_PATH": str(folder / "shared.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
     async with aiohttp.ClientSession() as session:
-        a = await start_serve(key, env, session)
-        b = await start_serve(key, env, session)
+        a = await start_serve(key, env, session, cwd=folder)
+        b = await start_serve(key, env, session, cwd=folder)
         try:
             yield Replicas(a, b, fake)
         finally:
