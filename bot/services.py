@@ -34,4 +34,9 @@ async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIt
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None
             market = MarketData(session, str(settings.market_api_url), facts, store=store, api_key=key)
         core = Core(facts, Renderer(facts), market, store)
-        yield Services(core, store, session, market)
+        try:
+            yield Services(core, store, session, market)
+        finally:  # background writes finish (bounded) while the store is still open
+            await core.close()
+            if market is not None:
+                await market.close()
