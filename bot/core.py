@@ -121,13 +121,16 @@ class Core:
 
     async def close(self) -> None:
         """Finish the background writes (bounded) and stop the chart thread; call before closing the store."""
+        for render in list(self._charts_in_flight.values()):
+            render.cancel()  # nobody is waiting for these any more
         await self.writes.close()
         if self._charts is not None:
             self._charts.shutdown(wait=False, cancel_futures=True)
             self._charts = None
 
     async def drain(self) -> None:
-        """Wait for the background writes started so far (tests and benchmarks use this)."""
+        """Wait for the charts still being drawn and the background writes (tests and benchmarks use this)."""
+        await asyncio.gather(*self._charts_in_flight.values(), return_exceptions=True)
         await self.writes.drain()
 
     async def market_cap(self) -> MarketCap:
@@ -216,6 +219,9 @@ class Core:
             return await asyncio.wait_for(self.store.cache_get(key), STORE_READ_SECONDS)
         except TimeoutError:
             log.warning("store: a cache read took over %.2f s; answering without the cache", STORE_READ_SECONDS)
+            return None
+        except Exception as exc:  # a cache is never worth an error: an odd entry is a miss
+            log.warning("store: cache read failed (%s: %s); answering without the cache", type(exc).__name__, exc)
             return None
 
     async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
