@@ -34,9 +34,11 @@ STORE_READ_SECONDS = 0.25  # a cache read slower than this (a locked or busy sto
 # A chart must be ready this long after the ask began, or the answer goes without it: with the market request's
 # own 1.5 s timeout inside it, every /inflow answer is final within ~2 s, inside Discord's 3 s.
 CHART_DEADLINE_SECONDS = 2.0
-# Renders queued or running at once (one thread, ~110 ms each): a new chart beyond that would miss the deadline
-# anyway, so it is skipped at once instead of making the queue longer.
-MAX_CHARTS_QUEUED = 8
+# Renders queued or running at once (one thread, ~110 ms each on an idle machine): a hard bound on the queue. A new
+# render is also not queued when the renders ahead of it, at the measured time per chart, would not leave it time
+# to finish by the deadline: that ask is answered at once without a chart rather than at the deadline.
+MAX_CHARTS_QUEUED = 16
+FIRST_RENDER_ESTIMATE_SECONDS = 0.15
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 # Said in the footer when the chart was left out; keyed by language code so a new language only adds a line.
 CHART_UNAVAILABLE: dict[str, str] = {
@@ -108,6 +110,7 @@ class Core:
         self.max_charts_queued = max_charts_queued
         self.charts_rendered = 0
         self.charts_skipped = 0
+        self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
         self.writes = BackgroundWrites()
         self._charts: ThreadPoolExecutor | None = None
         self._charts_in_flight: dict[str, asyncio.Future[bytes | None]] = {}
@@ -265,7 +268,7 @@ class Core:
             return cached, False
         pending = self._charts_in_flight.get(key)
         if pending is None:
-            if len(self._charts_in_flight) >= self.max_charts_queued:
+            if not self._chart_fits(deadline):
                 self.charts_skipped += 1
                 log.info("chart: %d renders queued; answering without a chart", len(self._charts_in_flight))
                 return None, True
@@ -280,14 +283,28 @@ class Core:
             return None, True
         return png, False
 
+    def _chart_fits(self, deadline: float) -> bool:
+        """Whether a new render, queued behind the ones in flight on the one chart thread, can finish in time."""
+        queued = len(self._charts_in_flight)
+        if queued == 0:
+            return True  # an idle thread always gets a try: if it is late, the chart is still cached for next time
+        if queued >= self.max_charts_queued:
+            return False
+        return (queued + 1) * self.render_estimate <= deadline - time.monotonic()
+
+    def _timed_render(self, est: Estimate, lang: Lang) -> tuple[bytes, float]:
+        started = time.perf_counter()  # on the chart thread: the drawing alone, not the wait in the queue
+        return self.chart_renderer(est, lang), time.perf_counter() - started
+
     async def _render_chart(self, key: str, request: InflowRequest, lang: Lang, market_cap: MarketCap) -> bytes | None:
         est = estimate(request.allocation, request.pool, self.facts, market_cap)
         loop = asyncio.get_running_loop()
         try:
-            png = await loop.run_in_executor(self._chart_executor(), self.chart_renderer, est, lang)
+            png, seconds = await loop.run_in_executor(self._chart_executor(), self._timed_render, est, lang)
         except Exception:
             log.exception("chart rendering failed; answering without a chart")
             return None
+        self.render_estimate = 0.7 * self.render_estimate + 0.3 * seconds
         self.charts_rendered += 1
         if self.store is not None:
             self._chart_memory.put(key, png)
