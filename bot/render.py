@@ -43,6 +43,8 @@ COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources":
 # anything else, so user text can never start a line of its own (a heading, a list, a quote). Tabs too.
 _LINE_BREAKS = re.compile(r"\r\n|[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# A lone surrogate (JSON allows "\ud800") is not encodable as UTF-8: Discord would refuse the whole message.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
 # Were a template ever to put user text at the start of a line: a heading ("# ", "-# "), a list ("- ", "1. ").
 _LINE_START = re.compile(r"^(\s*)(#+|-#|[-+]|\d+\.)(?=\s|$)")
@@ -51,7 +53,7 @@ MAX_ECHO_LENGTH = 100
 
 def escape(text: str) -> str:
     """User text made inert: no markdown, no mentions, no line breaks or control characters, bounded length."""
-    cleaned = _CONTROL.sub("", _LINE_BREAKS.sub(" ", text))
+    cleaned = _SURROGATE.sub("\ufffd", _CONTROL.sub("", _LINE_BREAKS.sub(" ", text)))
     if len(cleaned) > MAX_ECHO_LENGTH:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.

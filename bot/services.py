@@ -28,7 +28,8 @@ class Services:
 async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIterator[Services]:
     """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all."""
     facts = load_facts()
-    async with Store(settings.db_path) as store, aiohttp.ClientSession() as session:
+    # No cookie jar: the market API may not make us keep (and grow, and send back) state for it.
+    async with Store(settings.db_path) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         market = None
         if settings.market_enabled and not offline:
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None

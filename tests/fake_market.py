@@ -31,7 +31,7 @@ def gzip_bomb(size: int) -> bytes:
 
 
 class FakeMarketAPI:
-    """mode: ok | slow | 429 | 500 | garbage | zero | negative | shape | huge | nan | deep
+    """mode: ok | slow | 429 | 500 | garbage | zero | negative | shape | huge | nan | deep | trickle | huge_header
     | flood (a chunked body of `flood_bytes`) | flood_declared (the same with its Content-Length)
     | gzip_bomb (a tiny gzip body that inflates to `flood_bytes`) | redirect (302 to `redirect_to` + path).
 
@@ -48,6 +48,7 @@ class FakeMarketAPI:
         self.flood_bytes = 32 * 2**20
         self.flood_sent = 0  # bytes of a flood body the client accepted before hanging up
         self.redirect_to = ""
+        self.cookies_received = 0
         app = web.Application()
         app.router.add_get("/api/v3/global", self._global)
         app.router.add_get("/api/v3/simple/price", self._prices)
@@ -67,6 +68,7 @@ class FakeMarketAPI:
 
     def _record(self, request: web.Request, name: str) -> None:
         self.hits[name] += 1
+        self.cookies_received += len(request.cookies)
         self.api_keys.append(next((request.headers[h] for h in KEY_HEADERS if h in request.headers), None))
 
     async def _anything_else(self, request: web.Request) -> web.StreamResponse:
@@ -78,6 +80,20 @@ class FakeMarketAPI:
         await asyncio.sleep(self.delay)  # long enough for concurrent askers to pile up
         if self.mode in ("flood", "flood_declared", "gzip_bomb"):
             return await self._flood(request)
+        if self.mode == "trickle":  # headers at once, then a byte now and then: only the total timeout stops it
+            response = web.StreamResponse(headers={"Content-Type": "application/json"})
+            await response.prepare(request)
+            for byte in b'{"data": {"total_market_cap": {"usd": 3e12}}}':
+                await response.write(bytes([byte]))
+                await asyncio.sleep(0.1)
+            return response
+        if self.mode == "huge_header":
+            return web.json_response(GOOD_GLOBAL, headers={"X-Padding": "x" * 100_000})
+        if self.mode == "cookies":  # a stranger trying to make us store and send back state
+            response = web.json_response(GOOD_GLOBAL)
+            for i in range(60):
+                response.set_cookie(f"c{i}", "x" * 3000)
+            return response
         if self.mode == "nan":
             return web.Response(text='{"data": {"total_market_cap": {"usd": NaN}}}', content_type="application/json")
         if self.mode == "deep":

@@ -59,3 +59,10 @@ def test_line_start_markers_are_escaped(typed: str, shown: str) -> None:
 @pytest.mark.parametrize("typed", ["2%", "1-5%", "-5%", "3.5", "#5", "abc"])
 def test_ordinary_input_is_echoed_unchanged(typed: str) -> None:
     assert escape(typed) == typed
+
+
+@pytest.mark.parametrize("typed", ["\ud800", "x\udfffy", "\ud83d"])
+def test_lone_surrogates_become_replacement_characters(typed: str) -> None:
+    escaped = escape(typed)
+    escaped.encode("utf-8")  # a Discord payload must be valid UTF-8
+    assert "\ufffd" in escaped

@@ -22,6 +22,8 @@ from bot.facts import Facts
 from bot.inflow import MarketCap
 from bot.market import MAX_BODY_BYTES, RETRY_AFTER_FAILURE_SECONDS, MarketData
 from bot.render import Renderer
+from bot.services import open_services
+from bot.settings import Settings
 from bot.store import Store
 from tests.fake_market import FakeMarketAPI, gzip_bomb
 
@@ -100,7 +102,22 @@ async def test_fifty_simultaneous_asks_make_one_request(
 
 
 @pytest.mark.parametrize(
-    "mode", ["slow", "429", "500", "garbage", "zero", "negative", "huge", "shape", "nan", "deep", "redirect"]
+    "mode",
+    [
+        "slow",
+        "429",
+        "500",
+        "garbage",
+        "zero",
+        "negative",
+        "huge",
+        "shape",
+        "nan",
+        "deep",
+        "redirect",
+        "trickle",
+        "huge_header",
+    ],
 )
 async def test_failure_without_history_falls_back_to_the_config_figure(
     mode: str, api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
@@ -399,3 +416,20 @@ async def test_the_api_key_never_follows_a_redirect_to_another_origin(
         assert cap.kind == "config"
         assert api.api_keys == ["demo-key", "demo-key"]  # the configured origin got it, as it should
         assert sum(elsewhere.hits.values()) == 0 and elsewhere.api_keys == []
+
+
+async def test_the_market_api_cannot_make_the_bot_keep_cookies(
+    api: FakeMarketAPI, facts: Facts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "localhost", not 127.0.0.1: a cookie jar refuses cookies from bare IP addresses, and hosts are what count.
+    monkeypatch.setenv("BOT_MARKET_ENABLED", "1")
+    monkeypatch.setenv("BOT_MARKET_API_URL", api.base_url.replace("127.0.0.1", "localhost"))
+    api.mode = "cookies"
+    async with open_services(Settings()) as services:
+        assert services.market is not None
+        clock = services.market.clock = FakeClock()
+        assert (await services.market.market_cap()).kind == "live"
+        clock.now += 3600
+        assert (await services.market.market_cap()).kind == "live"
+    assert api.hits["global"] == 2
+    assert api.cookies_received == 0  # 60 cookies of 3 KB each were offered on every response
