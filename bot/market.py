@@ -157,14 +157,19 @@ class MarketData:
     def fresh_market_cap(self) -> MarketCap | None:
         """The live value if a fresh one is in memory (no I/O at all), else None."""
         snapshot = self._last_good
-        if snapshot is None or self.clock() - snapshot.fetched_at >= self.ttl:
+        if snapshot is None or not self._is_fresh(snapshot, self.clock()):
             return None
         return self._as_market_cap(snapshot)
 
+    def _is_fresh(self, snapshot: MarketSnapshot, now: float) -> bool:
+        # A snapshot "from the future" (the clock was set back) has an unknown age: not fresh.
+        return -MAX_CLOCK_SKEW_SECONDS <= now - snapshot.fetched_at < self.ttl
+
     def _as_market_cap(self, snapshot: MarketSnapshot) -> MarketCap:
         """Live within the TTL; older snapshots are "cached" and carry their age."""
-        age = self.clock() - snapshot.fetched_at
-        fresh = age < self.ttl
+        now = self.clock()
+        age = max(now - snapshot.fetched_at, 0.0)
+        fresh = self._is_fresh(snapshot, now)
         return MarketCap(
             usd=snapshot.market_cap_usd,
             as_of=dt.datetime.fromtimestamp(snapshot.fetched_at, dt.UTC),
@@ -179,9 +184,9 @@ class MarketData:
         """A fresh snapshot if possible, else the last good one (any age), else None."""
         await self._load_from_store()
         now = self.clock()
-        if self._last_good is not None and now - self._last_good.fetched_at < self.ttl:
+        if self._last_good is not None and self._is_fresh(self._last_good, now):
             return self._last_good
-        if now - self._last_attempt < RETRY_AFTER_FAILURE_SECONDS and self._inflight is None:
+        if 0 <= now - self._last_attempt < RETRY_AFTER_FAILURE_SECONDS and self._inflight is None:
             return self._last_good
         if self._inflight is None:
             self._last_attempt = now

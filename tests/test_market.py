@@ -433,3 +433,20 @@ async def test_the_market_api_cannot_make_the_bot_keep_cookies(
         assert (await services.market.market_cap()).kind == "live"
     assert api.hits["global"] == 2
     assert api.cookies_received == 0  # 60 cookies of 3 KB each were offered on every response
+
+
+async def test_a_clock_set_back_does_not_freeze_the_figure(
+    api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
+) -> None:
+    clock = FakeClock()
+    market = make_market(session, api, facts, clock)
+    await market.market_cap()
+    clock.now -= 86_400  # NTP or an operator sets the clock back a day: the snapshot's age is unknown
+    assert (await market.market_cap()).kind == "live"
+    assert api.hits["global"] == 2  # refetched, not served as "fresh" for the next 24 hours
+    api.mode = "500"
+    clock.now += 3600
+    await market.market_cap()  # fails: the retry pause starts
+    clock.now -= 86_400
+    await market.market_cap()
+    assert api.hits["global"] == 4  # the pause after a failure does not last a day either
