@@ -33,7 +33,13 @@ class BackgroundWrites:
         if self._closed or len(self._tasks) >= self.max_pending:
             write.close()
             self.dropped += 1
-            log.warning("store: skipped a %s write (%d pending; the store is slow or locked)", what, self.pending)
+            if self.dropped == 1 or self.dropped % 100 == 0:  # a stuck store under a burst: not a line per ask
+                log.warning(
+                    "store: skipped a %s write (%d pending, %d skipped so far; the store is slow or locked)",
+                    what,
+                    self.pending,
+                    self.dropped,
+                )
             return False
         task = asyncio.get_running_loop().create_task(write, name=f"store-write:{what}")
         self._tasks.add(task)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -110,6 +111,7 @@ class Core:
         self.max_charts_queued = max_charts_queued
         self.charts_rendered = 0
         self.charts_skipped = 0
+        self.slow_store_reads = 0  # cache reads given up on (a locked or busy store)
         self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
         self.writes = BackgroundWrites()
         self._charts: ThreadPoolExecutor | None = None
@@ -163,8 +165,11 @@ class Core:
         # An /inflow answer depends on the market cap it used; nothing else does.
         return f"{mc.kind}:{mc.usd}:{mc.as_of}:{mc.age_minutes}" if isinstance(request, InflowRequest) else "-"
 
-    async def respond(self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True) -> Response:
-        deadline = time.monotonic() + self.chart_deadline
+    async def respond(
+        self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True, wait_for_chart: bool = False
+    ) -> Response:
+        """The answer (and for /inflow its chart). `wait_for_chart`: no deadline (the console has no 3 s window)."""
+        deadline = math.inf if wait_for_chart else time.monotonic() + self.chart_deadline
         ctx = await self.context(request)
         market_key = self._market_key(request, ctx.market_cap)
         key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
@@ -221,7 +226,13 @@ class Core:
         try:
             return await asyncio.wait_for(self.store.cache_get(key), STORE_READ_SECONDS)
         except TimeoutError:
-            log.warning("store: a cache read took over %.2f s; answering without the cache", STORE_READ_SECONDS)
+            self.slow_store_reads += 1
+            if self.slow_store_reads == 1 or self.slow_store_reads % 100 == 0:  # not a line per ask in a burst
+                log.warning(
+                    "store: a cache read took over %.2f s (%d so far); answering without the cache",
+                    STORE_READ_SECONDS,
+                    self.slow_store_reads,
+                )
             return None
         except Exception as exc:  # a cache is never worth an error: an odd entry is a miss
             log.warning("store: cache read failed (%s: %s); answering without the cache", type(exc).__name__, exc)
@@ -276,7 +287,8 @@ class Core:
             self._charts_in_flight[key] = pending
             pending.add_done_callback(lambda _: self._charts_in_flight.pop(key, None))
         try:
-            png = await asyncio.wait_for(asyncio.shield(pending), max(deadline - time.monotonic(), 0.0))
+            remaining = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+            png = await asyncio.wait_for(asyncio.shield(pending), remaining)
         except TimeoutError:
             self.charts_skipped += 1
             log.info("chart: not drawn within the deadline; answering without it")
@@ -324,7 +336,7 @@ class Core:
         """A console line to an answer; never raises."""
         try:
             request = parse_request(line, self.facts)
-            response = await self.respond(request, lang, page=page, chart=chart)
+            response = await self.respond(request, lang, page=page, chart=chart, wait_for_chart=True)
             return Outcome(response.answer, 0, response.image)
         except UserInputError as exc:
             return Outcome(self.error(exc, lang), 2)

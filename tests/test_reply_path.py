@@ -85,6 +85,7 @@ async def test_answers_never_wait_for_a_store_write_while_another_process_holds_
             assert response is not None
             # Every answer came back while the writes were still waiting for the lock: nobody waited for them.
             assert core.writes.pending == 5  # four answers and one chart
+            assert core.slow_store_reads >= 1  # reads queued behind the stuck writes were given up on, not awaited
             assert max(timings) < 1.5, timings  # well inside Discord's 3 s (a locked write waits 30 s here)
             print(f"\nanswers while another process holds the write lock: {[f'{t * 1000:.0f} ms' for t in timings]}")
         await core.drain()  # the lock is gone: the writes land, nothing is lost
@@ -152,6 +153,17 @@ async def test_a_chart_that_cannot_be_ready_in_time_is_not_queued(facts: Facts, 
     await drawing
     await core.drain()
     assert slow.calls == 1  # the second chart was never queued: it could not have made it
+    await core.close()
+
+
+async def test_the_console_waits_for_its_chart(facts: Facts, renderer: Renderer) -> None:
+    def slow(est: Estimate, lang: Lang) -> bytes:
+        time.sleep(0.2)  # the test's renderer, far past the deadline below
+        return FAKE_PNG
+
+    core = Core(facts, renderer, chart_renderer=slow, chart_deadline_seconds=0.01)
+    outcome = await core.answer_line("/inflow 2%", "en", chart=True)  # `ask --json` / `--chart-dir`: no 3 s window
+    assert outcome.image == FAKE_PNG and outcome.answer.image == "inflow.png"
     await core.close()
 
 
