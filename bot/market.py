@@ -263,13 +263,16 @@ class MarketData:
         global_data, prices = results
         if isinstance(global_data, BaseException):
             raise global_data
-        try:
-            market_cap = plausible.market_cap(global_data["data"]["total_market_cap"]["usd"])
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise MarketDataError(f"unexpected /global shape: {type(exc).__name__}") from None
-        # Prices are a bonus: a failed or incomplete price request does not spoil the market cap (an implausible
-        # price does: a source that sends one absurd figure is not trusted for the others).
-        if isinstance(prices, BaseException):
-            prices = None
-        btc, eth = (_price(prices, coin, market_cap) for coin in COINS)
-        return MarketSnapshot(market_cap, btc, eth, self.clock())
+        return snapshot_from(global_data, None if isinstance(prices, BaseException) else prices, self.clock())
+
+
+def snapshot_from(global_data: Any, prices: Any, fetched_at: float) -> MarketSnapshot:
+    """A snapshot from the two parsed bodies, or MarketDataError / ImplausibleValue: never a figure out of band."""
+    try:
+        market_cap = plausible.market_cap(global_data["data"]["total_market_cap"]["usd"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise MarketDataError(f"unexpected /global shape: {type(exc).__name__}") from None
+    # Prices are a bonus: a failed or incomplete price request does not spoil the market cap (an implausible
+    # price does: a source that sends one absurd figure is not trusted for the others).
+    btc, eth = (_price(prices, coin, market_cap) for coin in COINS)
+    return MarketSnapshot(market_cap, btc, eth, fetched_at)

@@ -16,11 +16,22 @@ from typing import Any
 
 import aiohttp
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+from bot import plausible
 from bot.core import Core
 from bot.facts import Facts
 from bot.inflow import MarketCap
-from bot.market import MAX_BODY_BYTES, RETRY_AFTER_FAILURE_SECONDS, MarketData
+from bot.market import (
+    MAX_BODY_BYTES,
+    RETRY_AFTER_FAILURE_SECONDS,
+    MarketData,
+    MarketDataError,
+    MarketSnapshot,
+    snapshot_from,
+)
+from bot.plausible import ImplausibleValue
 from bot.render import Renderer
 from bot.services import open_services
 from bot.settings import Settings
@@ -450,3 +461,38 @@ async def test_a_clock_set_back_does_not_freeze_the_figure(
     clock.now -= 86_400
     await market.market_cap()
     assert api.hits["global"] == 4  # the pause after a failure does not last a day either
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.decimals()
+    | st.text(max_size=20)
+    | st.sampled_from([Decimal("3e12"), Decimal("1e300"), "NaN", "-0", "1E+999999", 91234.5, 3012.25, 0]),
+    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    max_leaves=12,
+)
+# A plausible market cap half the time, so the prices' checks are reached as often as the cap's.
+caps = st.one_of(json_values, st.sampled_from([3e12, Decimal("3123456789012.5"), "3.9e12", 10**14]))
+shaped = st.fixed_dictionaries(
+    {"data": st.fixed_dictionaries({"total_market_cap": st.fixed_dictionaries({"usd": caps})})}
+)
+prices_shaped = st.fixed_dictionaries(
+    {"bitcoin": st.fixed_dictionaries({"usd": json_values}), "ethereum": st.fixed_dictionaries({"usd": json_values})}
+)
+
+
+@given(st.one_of(json_values, shaped), st.one_of(json_values, prices_shaped))
+def test_any_parsed_body_gives_a_plausible_snapshot_or_a_handled_error(global_data: Any, prices: Any) -> None:
+    try:
+        snapshot = snapshot_from(global_data, prices, 1.0)
+    except (MarketDataError, ImplausibleValue):
+        return
+    assert plausible.MIN_MARKET_CAP <= snapshot.market_cap_usd <= plausible.MAX_MARKET_CAP
+    for coin, usd in (("bitcoin", snapshot.btc_usd), ("ethereum", snapshot.eth_usd)):
+        if usd is not None:
+            low, high = plausible.PRICE_BANDS[coin]
+            assert low <= usd <= high
+    assert MarketSnapshot.from_json(snapshot.to_json(), 1.0) == snapshot  # what is stored reads back the same
