@@ -37,6 +37,7 @@ REQUEST_TIMEOUT_SECONDS = 1.5  # well inside Discord's 3-second window
 MAX_BODY_BYTES = 256 * 1024
 READ_CHUNK_BYTES = 16 * 1024
 STORE_READ_SECONDS = 0.5  # the stored snapshot is a fallback: never worth more of the reply's time than this
+MAX_STORED_SNAPSHOT_CHARS = 4096
 MAX_CLOCK_SKEW_SECONDS = 300.0  # a snapshot "from the future" would otherwise stay fresh forever
 SOURCE_NAME = "CoinGecko API"
 COINS = ("bitcoin", "ethereum")
@@ -66,6 +67,8 @@ class MarketSnapshot:
     @classmethod
     def from_json(cls, text: str, now: float) -> MarketSnapshot:
         """A stored snapshot, checked exactly like a fresh response: an older version may have stored nonsense."""
+        if len(text) > MAX_STORED_SNAPSHOT_CHARS:  # ours are ~150 characters; parsing megabytes would stall the loop
+            raise ImplausibleValue(f"a stored snapshot of {len(text)} characters")
         data = json.loads(text)
         if not isinstance(data, dict):
             raise ImplausibleValue("a stored snapshot is not an object")

@@ -332,6 +332,7 @@ POISONED_STORED = {
     "time in the future": {"market_cap_usd": "3e12", "btc_usd": None, "eth_usd": None, "fetched_at": 4e9},
     "time NaN": {"market_cap_usd": "3e12", "btc_usd": None, "eth_usd": None, "fetched_at": float("nan")},
     "not an object": [1, 2, 3],
+    "megabytes of padding": {"market_cap_usd": "3e12", "btc_usd": None, "eth_usd": None, "pad": [1.5] * 1_000_000},
 }
 
 
