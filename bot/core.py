@@ -281,7 +281,11 @@ class Core:
         if pending is None:
             if not self._chart_fits(deadline):
                 self.charts_skipped += 1
-                log.info("chart: %d renders queued; answering without a chart", len(self._charts_in_flight))
+                log.info(
+                    "chart: %d renders queued (~%.2f s each); answering without a chart",
+                    len(self._charts_in_flight),
+                    self.render_estimate,
+                )
                 return None, True
             pending = asyncio.ensure_future(self._render_chart(key, request, lang, market_cap))
             self._charts_in_flight[key] = pending
