@@ -117,6 +117,7 @@ class FakeMarketAPI:
         head, tail, chunks = FLOOD_HEAD, FLOOD_TAIL, _flood_chunks(self.flood_bytes)
         if self.mode == "gzip_bomb":
             body = await asyncio.to_thread(gzip_bomb, self.flood_bytes)
+            self.flood_sent = len(body)  # compressed: all of it fits in the socket buffers
             return web.Response(body=body, headers={"Content-Encoding": "gzip", "Content-Type": "application/json"})
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         if self.mode == "flood_declared":

@@ -76,18 +76,13 @@ async def test_answers_never_wait_for_a_store_write_while_another_process_holds_
         core = Core(facts, renderer, store=store, chart_renderer=fast_renderer)
         asks = [("/401k topic:risks", "en"), ("/inflow 3%", "zh-TW"), ("/opinions", "en"), ("/sources", "zh-TW")]
         async with write_lock_held_by_another_process(path):
-            timings = []
             for line, lang in asks:
-                started = time.perf_counter()
                 response = await core.respond(parse_request(line, facts), lang)  # type: ignore[arg-type]
-                timings.append(time.perf_counter() - started)
                 assert not response.answer.is_error and not response.cache_hit
-            assert response is not None
-            # Every answer came back while the writes were still waiting for the lock: nobody waited for them.
+            # Every answer came back while the writes were still waiting for the lock (30 s here): nobody waited
+            # for them. (How long the answers took: benchmarks/fault_drills.py.)
             assert core.writes.pending == 5  # four answers and one chart
             assert core.slow_store_reads >= 1  # reads queued behind the stuck writes were given up on, not awaited
-            assert max(timings) < 1.5, timings  # well inside Discord's 3 s (a locked write waits 30 s here)
-            print(f"\nanswers while another process holds the write lock: {[f'{t * 1000:.0f} ms' for t in timings]}")
         await core.drain()  # the lock is gone: the writes land, nothing is lost
         assert await store.cache_count() == 5
         assert (await core.respond(parse_request("/inflow 3%", facts), "zh-TW")).image == FAKE_PNG
