@@ -259,8 +259,13 @@ class Core:
                 return result, True
         result = answer(request, lang, ctx, page=page)
         self._memory.put(key, result)
-        self.writes.submit(self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS), "answer cache")
+        self.writes.submit(self._cache_answer(self.store, key, result), "answer cache")
         return result, False
+
+    @staticmethod
+    async def _cache_answer(store: Store, key: str, result: Answer) -> None:
+        # Serialised in the background too: the reply does not pay for it, and a failure is only logged.
+        await store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
 
     async def _chart(
         self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str, deadline: float
