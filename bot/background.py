@@ -13,7 +13,8 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MAX_PENDING = 64
+# A burst of 200 different asks queues ~100 cache writes on an idle machine; each holds an answer or a ~16 KB chart.
+DEFAULT_MAX_PENDING = 256
 DEFAULT_DRAIN_SECONDS = 5.0
 
 
@@ -35,7 +36,8 @@ class BackgroundWrites:
             self.dropped += 1
             if self.dropped == 1 or self.dropped % 100 == 0:  # a stuck store under a burst: not a line per ask
                 log.warning(
-                    "store: skipped a %s write (%d pending, %d skipped so far; the store is slow or locked)",
+                    "store: skipped a background write (%s): %d pending, %d skipped so far; "
+                    "the store is slow or locked",
                     what,
                     self.pending,
                     self.dropped,
