@@ -180,14 +180,14 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
         note = text["pool_note"].format(
             pool=pool_name,
             value=formatting.fact_value(est.pool_fact, label_lang),
-            date=formatting.date(est.pool_fact.as_of, label_lang),
+            date=formatting.date(est.pool_as_of, label_lang),
         )
         market_date = (
             formatting.timestamp(mc.as_of, label_lang)
             if isinstance(mc.as_of, dt.datetime)
             else formatting.date(mc.as_of, label_lang)
         )
-        fig.text(0.01, 0.01, f"{note} · {mc.source}, {market_date}", fontsize=9, color="#4A5568")
+        fig.text(0.01, 0.01, f"{note} · {mc.source_in(label_lang)}, {market_date}", fontsize=9, color="#4A5568")
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=DPI)

@@ -39,7 +39,7 @@ def test_ask_retirement_one_percent_in_chinese_prints_4340_yi(tmp_path: Path) ->
     # From an unrelated working directory: package data must not depend on the cwd.
     result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "4340億美元" in result.stdout
+    assert "4,340億美元" in result.stdout
     assert result.stdout.startswith("━━ 如果全美退休資產的 1% 投入加密貨幣 ━━\n")
 
 
@@ -111,7 +111,7 @@ def test_console_without_token_answers_until_eof() -> None:
     result = run_cli(stdin="/inflow 2%\n/language zh-TW\n/inflow 1% pool:retirement\n/bogus\n")
     assert result.returncode == 0, result.stderr
     assert "**$174 billion** of new buying" in result.stdout
-    assert "4340億美元" in result.stdout
+    assert "4,340億美元" in result.stdout
     assert "沒有「/bogus」這個指令" in result.stdout
 
 

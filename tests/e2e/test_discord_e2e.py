@@ -136,7 +136,7 @@ async def test_inflow_numbers_in_both_languages(harness: Harness) -> None:
     assert en.embed["description"].startswith("**$174 billion** of new buying")
     zh_token = await harness.fake.command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-TW")
     zh = await harness.fake.wait_reply(zh_token)
-    assert zh.embed["description"].startswith("新增買盤 **4340億美元**")
+    assert zh.embed["description"].startswith("新增買盤 **4,340億美元**")
 
 
 def en_token(harness: Harness, reply: Reply) -> str:
