@@ -40,13 +40,13 @@ def test_ask_retirement_one_percent_in_chinese_prints_4340_yi(tmp_path: Path) ->
     result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "4,340億美元" in result.stdout
-    assert result.stdout.startswith("━━ 如果全美退休資產的 1% 投入加密貨幣 ━━\n")
+    assert result.stdout.startswith("━━ 如果全美退休資產總額的1%投入加密貨幣 ━━\n")
 
 
 def test_ask_states_the_401k_figure_and_date() -> None:
     result = run_cli("ask", "/inflow 1%", "--lang", "en")
     assert result.returncode == 0
-    assert "1% × $8.7 trillion (401(k) plan assets, as of Mar 31, 2025)" in result.stdout
+    assert "1% × $8.7 trillion = $87 billion (401(k) plan assets, as of Mar 31, 2025)" in result.stdout
 
 
 def test_discord_style_options() -> None:
@@ -60,7 +60,7 @@ def test_discord_style_options() -> None:
 def test_user_input_error_exits_2_with_a_localised_message() -> None:
     result = run_cli("ask", "/inflow -5%", "--lang", "zh-TW")
     assert result.returncode == 2
-    assert "是負數；配置比例必須大於 0%" in result.stdout
+    assert "是負數；配置比例必須大於0%" in result.stdout
 
 
 def test_json_prints_the_exact_discord_payload() -> None:
@@ -72,7 +72,7 @@ def test_json_prints_the_exact_discord_payload() -> None:
     assert payload["embeds"][0]["image"] == {"url": "attachment://inflow.png"}
     assert payload["allowed_mentions"] == {"parse": []}
     embed = payload["embeds"][0]
-    assert embed["title"] == "If 2% of all DC plans went into crypto"
+    assert embed["title"] == "If 2% of all DC plan assets went into crypto"
     assert embed["description"].startswith("**$244 billion** of new buying")
     assert embed["type"] == "rich"
     toggle = payload["components"][-1]["components"][-1]
@@ -104,7 +104,7 @@ def test_lang_defaults_from_the_system_locale() -> None:
             "BOT_MARKET_ENABLED": "0",
         },
     )
-    assert env_result.stdout.startswith("━━ 401(k) 可以投資加密貨幣了")
+    assert env_result.stdout.startswith("━━ 2025年8月7日的行政命令可能為 401(k) 與加密貨幣帶來哪些改變")
 
 
 def test_console_without_token_answers_until_eof() -> None:
@@ -118,7 +118,7 @@ def test_console_without_token_answers_until_eof() -> None:
 def test_check_config() -> None:
     result = run_cli("check-config")
     assert result.returncode == 0
-    assert result.stdout.startswith("config OK: 40 facts, 6 opinions")
+    assert result.stdout.startswith("config OK: 41 facts, 6 opinions")
 
 
 def test_internal_failure_exits_1_with_an_error_id(
