@@ -92,10 +92,10 @@ def test_timeline_rows_are_the_verified_steps_in_order(facts: Facts) -> None:
 
 def test_timeline_rows_state_the_same_numbers_in_both_languages(facts: Facts) -> None:
     # A figure written into a row's text cannot drift between languages.
-    months = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
     def numbers(text: str) -> list[str]:
-        text = re.sub(r"\b(%s)\b" % "|".join(months), lambda m: str(months.index(m[1]) + 1), text)
+        text = re.sub(r"\b(" + "|".join(months) + r")\b", lambda m: str(months.index(m[1]) + 1), text)
         return sorted(re.findall(r"\d+(?:[.,]\d+)*", text))
 
     for step in facts.timeline.step:

@@ -162,7 +162,8 @@ def test_inflow_states_which_401k_figure_and_date_it_used(ctx: AnswerContext) ->
 def test_dc_pool_explains_the_articles_mislabel(ctx: AnswerContext) -> None:
     result = _render("/inflow 1% pool:dc", "en", ctx)
     assert "$122 billion" in result.description
-    assert "“401(k) total $12.5 trillion” is press reports' rounding of this total (ICI: $12.2 trillion)" in result.description
+    rounding = "“401(k) total $12.5 trillion” is press reports' rounding of this total (ICI: $12.2 trillion)"
+    assert rounding in result.description
 
 
 def test_scenario_table_marks_the_users_row(ctx: AnswerContext) -> None:
@@ -186,7 +187,8 @@ def test_opinion_with_analyst_shows_the_full_quote_marked_as_translation(ctx: An
     ) in en.description
     assert "translated by us" in en.description
     zh = _render("/opinions analyst:rossman", "zh-TW", ctx)
-    assert "> 「這將是個緩慢的過程。多數計畫提供者不願率先接受。」……「保持簡單，追蹤市場、保持低費用」" in zh.description
+    quote = "> 「這將是個緩慢的過程。多數計畫提供者不願率先接受。」……「保持簡單，追蹤市場、保持低費用」"
+    assert quote in zh.description
 
 
 def test_opinions_filter_by_stance(ctx: AnswerContext) -> None:

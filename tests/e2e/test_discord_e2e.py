@@ -340,7 +340,9 @@ async def test_rejected_token_is_a_login_failure(
 # ---------------------------------------------------------------- chart
 
 
-@pytest.mark.parametrize(("locale", "title"), [("en-US", "If 2% of 401(k) plan assets"), ("zh-TW", "如果 401(k) 計畫資產的2%")])
+@pytest.mark.parametrize(
+    ("locale", "title"), [("en-US", "If 2% of 401(k) plan assets"), ("zh-TW", "如果 401(k) 計畫資產的2%")]
+)
 async def test_inflow_embed_shows_the_attached_chart(harness: Harness, locale: str, title: str) -> None:
     import io
 
