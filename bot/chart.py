@@ -57,7 +57,7 @@ _TEXT: dict[Lang, dict[str, str]] = {
 }
 _POOL_NAMES: dict[Lang, dict[str, str]] = {
     "en": {"401k": "401(k) plans", "dc": "all DC plans", "retirement": "all US retirement assets"},
-    "zh-TW": {"401k": "401(k) 計畫", "dc": "全部 DC 計畫", "retirement": "全美退休資產"},
+    "zh-TW": {"401k": "401(k) 計畫", "dc": "全部確定提撥制計畫", "retirement": "全美退休資產"},
 }
 
 

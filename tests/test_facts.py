@@ -117,8 +117,8 @@ def test_article_labels_are_kept_where_it_differs(facts: Facts) -> None:
     assert "mislabelled" in facts.fact("assets_dc_2025q1").note.en
     assert "60%" in (facts.fact("workers_participating").article_says or "")
     assert "not an all-in" in facts.fact("expense_ratio_401k_equity").note.en
-    assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2 兆美元上下"
-    assert facts.fact("crypto_mcap_2025_08_07").article_says == "約 3.8 兆美元"
+    assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2兆美元上下"
+    assert facts.fact("crypto_mcap_2025_08_07").article_says == "約3.8兆美元"
 
 
 def test_defaults_pick_the_401k_pool_and_the_order_day_market_cap(facts: Facts) -> None:
