@@ -258,7 +258,7 @@ def test_the_press_rounded_12_5t_is_credited_to_press_reports(lang: Lang, press:
     ("lang", "caveat", "short"),
     [
         ("en", "(the federal TSP, government 457 plans, many 403(b)s)", "incl. plans outside the order"),
-        ("zh-TW", "（聯邦 TSP、政府457計畫、許多403(b)計畫）", "含行政命令範圍外的計畫"),
+        ("zh-TW", "（聯邦 TSP、政府457計畫、許多 403(b) 計畫）", "含行政命令範圍外的計畫"),
     ],
 )
 def test_the_all_dc_pool_always_says_it_includes_plans_the_order_does_not_reach(
@@ -291,6 +291,11 @@ def test_inflow_says_a_share_is_not_a_price_move_and_flags_more_than_the_market(
     assert over in ask(ctx, "/inflow 100%", lang).description  # 8.7T is more than a 3.9T market
     assert over not in ask(ctx, "/inflow 2%", lang).description
     assert over in ask(ctx, "/inflow 33.3333% pool:retirement", lang).description
+    # The other pools' fields flag it too: 33.3333% of all DC plans is 104% of the market.
+    dc = field(ask(ctx, "/inflow 33.3333% pool:retirement", lang), ctx.facts.label("pools", "dc", lang))
+    assert ("more than the whole market" if lang == "en" else "比整個市場還多") in dc
+    k401 = field(ask(ctx, "/inflow 33.3333% pool:retirement", lang), ctx.facts.label("pools", "401k", lang))
+    assert "more than" not in k401 and "還多" not in k401
 
 
 @pytest.mark.parametrize("lang", ["en", "zh-TW"])

@@ -178,14 +178,16 @@ def test_chart_labels_are_chinese(lang: Lang, pool: Pool, ctx: AnswerContext, mo
 _CJK = "\u4e00-\u9fff"
 _HALF_WIDTH_NEXT_TO_CJK = re.compile(rf"[{_CJK}][,;:!?()]|[,;:!?(][{_CJK}]")
 _SPACE_BY_NUMBER = re.compile(rf"[{_CJK}] \d|\d%? [{_CJK}]")
+_PLAN_NAME_TOUCHING_CJK = re.compile(rf"[{_CJK}]\d{{3}}\([a-z]\)|\d{{3}}\([a-z]\)[{_CJK}]")
 _UNGROUPED = re.compile(r"(?<![\d,.])\d{4,}(?:\.\d+)?[萬億兆]")
 
 
 def typography_problems(text: str, article_title: str) -> list[str]:
     text = re.sub(r"`[^`]*`", " ", text)  # commands are typed as shown
     text = _URL.sub(" ", text).replace(article_title, "X")
+    problems = [f"no space around {m[0]!r}" for m in _PLAN_NAME_TOUCHING_CJK.finditer(text)]
     text = _PLAN_NAME.sub("X", text)  # 401(k) is a Latin-script term: a space sets it off from Chinese
-    problems = [f"half-width punctuation: {m[0]!r}" for m in _HALF_WIDTH_NEXT_TO_CJK.finditer(text)]
+    problems += [f"half-width punctuation: {m[0]!r}" for m in _HALF_WIDTH_NEXT_TO_CJK.finditer(text)]
     problems += [f"space next to a number: {m[0]!r}" for m in _SPACE_BY_NUMBER.finditer(text)]
     problems += [f"ungrouped amount: {m[0]!r}" for m in _UNGROUPED.finditer(text)]
     depth = 0
@@ -208,6 +210,7 @@ def test_typography_check_can_fail() -> None:
     assert "half-width punctuation: '(約'" in problems
     assert "高級 for a senior title: Taiwan usage is 資深" in problems
     assert typography_problems("新增買盤4340億美元", "x") == ["ungrouped amount: '4340億'"]
+    assert typography_problems("開放401(k)投資人", "x") == ["no space around '放401(k)'"]
     assert typography_problems("新增買盤 **4,340億美元**，截至2025年3月31日。`/opinions 立場:審慎`", "x") == []
 
 
