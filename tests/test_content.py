@@ -222,20 +222,32 @@ def test_direct_purchase_is_typical_not_absolute(
 
 
 @pytest.mark.parametrize(
-    ("lang", "before", "vehicles"),
+    ("lang", "before", "channels_before", "which", "vehicles"),
     [
-        ("en", "Could 401(k)s hold crypto before", "actively managed vehicles investing in digital assets"),
-        ("zh-TW", "401(k) 以前能投資加密貨幣嗎", "投資數位資產的主動管理型工具"),
+        (
+            "en",
+            "Could 401(k)s hold crypto before?",
+            "Could 401(k)s hold crypto before the order?",
+            "Which vehicles?",
+            "actively managed vehicles investing in digital assets",
+        ),
+        (
+            "zh-TW",
+            "401(k) 以前能投資加密貨幣嗎？",
+            "行政命令之前，401(k) 能投資加密貨幣嗎？",
+            "透過哪些工具？",
+            "投資數位資產的主動管理型工具",
+        ),
     ],
 )
 def test_overview_and_channels_answer_before_and_which_vehicles(
-    lang: Lang, before: str, vehicles: str, ctx: AnswerContext
+    lang: Lang, before: str, channels_before: str, which: str, vehicles: str, ctx: AnswerContext
 ) -> None:
     overview, channels = ask(ctx, "/401k", lang), ask(ctx, "/401k topic:channels", lang)
-    assert any(f.name.startswith(before) for f in overview.fields)
-    assert any(f.name.startswith(before.replace("以前", "")) or "之前" in f.name for f in channels.fields)
-    assert vehicles in shown_text(overview) and vehicles in shown_text(channels)
-    assert "Fidelity" in shown_text(overview) and "Fidelity" in shown_text(channels)
+    for answered in (field(overview, before), field(channels, channels_before)):
+        assert "Fidelity" in answered and "2022" in answered
+    assert vehicles in field(channels, which)
+    assert vehicles in overview.description
 
 
 # ---------------------------------------------------------------- the figures
