@@ -171,6 +171,7 @@ def test_chart_labels_are_chinese(lang: Lang, pool: Pool, ctx: AnswerContext, mo
     assert "投入加密貨幣" in text or lang != "zh-TW"
     assert latin_leaks(text) == []
     assert simplified_only(text) == []
+    assert typography_problems(text, ctx.facts.article.title) == []
 
 
 # ---------------------------------------------------------------- Taiwan typography
