@@ -430,3 +430,14 @@ def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:
     from bot.discord_app.cog import _TOPIC_NAMES
 
     assert _TOPIC_NAMES["timeline"] == ctx.facts.label("topics", "timeline", "en")
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: AnswerContext) -> None:
+    from bot.facts import LANGS
+    from bot.render import limit_violations
+    from tests.answer_matrix import Case
+
+    assert isinstance(case, Case)
+    for lang in LANGS:
+        assert limit_violations(case.render(lang, ctx)) == []
