@@ -33,7 +33,7 @@ def number(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
 
 
 def money(amount: Decimal, lang: Lang) -> str:
-    """US dollars, compact for large amounts: '$434 billion' / '4340億美元'."""
+    """US dollars, compact for large amounts: '$434 billion' / '4,340億美元'."""
     if amount >= _COMPACT_FROM:
         digits = str(format_compact_decimal(amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2))
         if lang == "zh-TW":
