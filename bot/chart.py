@@ -136,14 +136,14 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
     text = _TEXT[label_lang]
     pool_name = _POOL_NAMES[label_lang][est.pool.value]
     allocation = est.allocation
-    pct = formatting.percent(allocation.low, label_lang, max_fraction_digits=4)
+    pct = formatting.exact_percent(allocation.low, label_lang)  # the allocation exactly as typed
     if allocation.is_range:
-        pct += "–" + formatting.percent(allocation.high, label_lang, max_fraction_digits=4)
+        pct += "–" + formatting.exact_percent(allocation.high, label_lang)
 
     with rc_context({"font.family": [font or "DejaVu Sans", "DejaVu Sans"]}):
         fig = _new_figure()
         ax = fig.add_subplot()
-        labels = [formatting.percent(p, label_lang, max_fraction_digits=4) for p in series.percents]
+        labels = [formatting.exact_percent(p, label_lang) for p in series.percents]
         unit = _AXIS_UNIT[label_lang]
         heights = [float(v / unit) for v in series.values_usd]
         colors = [_HIGHLIGHT if h else _BAR for h in series.highlighted]

@@ -50,6 +50,13 @@ def percent(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
     return f"{number(value, lang, max_fraction_digits=max_fraction_digits)}%"
 
 
+def exact_percent(value: Decimal, lang: Lang) -> str:
+    """A percentage with every digit it has (the user's allocation as typed: 0.0001%, never '<0.01%')."""
+    exponent = value.as_tuple().exponent
+    digits = max(0, -exponent) if isinstance(exponent, int) else 0
+    return f"{number(value, lang, max_fraction_digits=digits)}%"
+
+
 def date(value: dt.date, lang: Lang) -> str:
     """'Mar 31, 2025' / '2025年3月31日'."""
     return str(format_date(value, format="medium" if lang == "en" else "long", locale=BABEL_LOCALE[lang]))

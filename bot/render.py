@@ -195,7 +195,7 @@ class Renderer:
         filters: dict[str, Callable[..., str]] = {
             "money": lambda v: formatting.money(Decimal(v), lang),
             "pct": lambda v, digits=2: formatting.percent(Decimal(v), lang, max_fraction_digits=digits),
-            "alloc": lambda v: formatting.number(Decimal(v), lang, max_fraction_digits=_fraction_digits(v)) + "%",
+            "alloc": lambda v: formatting.exact_percent(Decimal(v), lang),
             "num": lambda v, digits=2: formatting.number(Decimal(v), lang, max_fraction_digits=digits),
             "date": lambda v: (
                 self.facts.label("terms", "current", lang) if v == "current" else formatting.date(v, lang)
@@ -269,12 +269,6 @@ class Renderer:
             )
         finally:
             _USED.reset(token)
-
-
-def _fraction_digits(value: Any) -> int:
-    """How many decimals a Decimal carries, so a percentage is shown exactly as typed (0.0001%, never <0.01%)."""
-    exponent = Decimal(value).as_tuple().exponent
-    return max(0, -exponent) if isinstance(exponent, int) else 0
 
 
 def _nest_quotes(text: str) -> str:

@@ -441,3 +441,26 @@ def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: 
     assert isinstance(case, Case)
     for lang in LANGS:
         assert limit_violations(case.render(lang, ctx)) == []
+
+
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_the_chart_shows_the_allocation_as_typed_too(
+    lang: Lang, ctx: AnswerContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    from matplotlib.text import Text
+
+    from bot import chart
+    from bot.inflow import MarketCap, estimate
+
+    figures: list[object] = []
+    new_figure = chart._new_figure
+    monkeypatch.setattr(chart, "_new_figure", lambda: figures.append(new_figure()) or figures[-1])
+    est = estimate(parse_allocation("0.0001%"), Pool.K401, ctx.facts, MarketCap.from_config(ctx.facts))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # no CJK glyphs in DejaVu Sans; the strings are what is checked
+        chart.render_inflow_chart(est, lang, cjk_font="DejaVu Sans")
+    drawn = [t.get_text() for t in figures[0].findobj(Text)]  # type: ignore[attr-defined]
+    assert any("0.0001%" in t for t in drawn)
+    assert not any("<" in t for t in drawn)
