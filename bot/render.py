@@ -216,6 +216,7 @@ class Renderer:
             step=self._step,
             source=self._source_of,
             label=lambda group, key: self.facts.label(group, key, lang),
+            choice_name=lambda group, key: self._choice_name(group, key, lang),
             FIELD_START=FIELD_START,
             FIELD_BODY=FIELD_BODY,
             INLINE_MARK=INLINE_MARK,
@@ -228,6 +229,13 @@ class Renderer:
     def _fact(self, fact_id: str) -> Fact:
         _record(fact_id)
         return self.facts.fact(fact_id)
+
+    def _choice_name(self, group: str, key: str, lang: Lang) -> str:
+        """How a choice reads in `lang` (an analyst's name, a topic's label); unknown keys read as themselves."""
+        if group == "analysts":
+            return next((o.name.get(lang) for o in self.facts.opinions if o.id == key), key)
+        labels = getattr(self.facts.labels, group, {})
+        return labels[key].get(lang) if key in labels else key
 
     def _step(self, step_id: str) -> TimelineStep:
         _record("timeline:" + step_id)

@@ -456,7 +456,12 @@ def test_the_chart_shows_the_allocation_as_typed_too(
 
     figures: list[object] = []
     new_figure = chart._new_figure
-    monkeypatch.setattr(chart, "_new_figure", lambda: figures.append(new_figure()) or figures[-1])
+
+    def capture() -> object:
+        figures.append(new_figure())
+        return figures[-1]
+
+    monkeypatch.setattr(chart, "_new_figure", capture)
     est = estimate(parse_allocation("0.0001%"), Pool.K401, ctx.facts, MarketCap.from_config(ctx.facts))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # no CJK glyphs in DejaVu Sans; the strings are what is checked

@@ -13,7 +13,7 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import hanzidentifier
+import hanzidentifier  # type: ignore[import-untyped]
 import pytest
 
 from bot import chart
