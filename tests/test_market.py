@@ -287,7 +287,7 @@ async def test_inflow_with_an_absurd_btc_price_answers_with_the_labelled_config_
         market
         == {
             "en": "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)",
-            "zh-TW": "3.9兆美元——截至 2025年8月7日（Press reports citing CoinGecko；無即時數據）",
+            "zh-TW": "3.9兆美元——截至2025年8月7日（引用 CoinGecko 的媒體報導；無即時數據）",
         }[lang]
     )
 
