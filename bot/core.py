@@ -1,8 +1,8 @@
 """The answering core shared by the console, the Discord cogs and the tests: data + services -> Answer.
 
 Nothing slow sits on the reply path: cache writes go to the background, store reads have a short deadline (a miss
-after it), and a chart that is not drawn in time (or would join too long a render queue) is left out of the answer
-with a line saying so, while it is still drawn and cached for the next ask.
+after it, and then no reads for a moment), and a chart that is not drawn in time (or would join too long a render
+queue) is left out of the answer with a line saying so, while it is still drawn and cached for the next ask.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ CHART_FILENAME = "inflow.png"
 MEMORY_ANSWERS = 512
 MEMORY_CHARTS = 64  # about 60 KB each
 STORE_READ_SECONDS = 0.25  # a cache read slower than this (a locked or busy store) counts as a miss
+STORE_BACKOFF_SECONDS = 2.0  # after such a read, the cache is not read at all for this long (one probe, not every ask)
 # A chart must be ready this long after the ask began, or the answer goes without it: with the market request's
 # own 1.5 s timeout inside it, every /inflow answer is final within ~2 s, inside Discord's 3 s.
 CHART_DEADLINE_SECONDS = 2.0
@@ -112,6 +113,7 @@ class Core:
         self.charts_rendered = 0
         self.charts_skipped = 0
         self.slow_store_reads = 0  # cache reads given up on (a locked or busy store)
+        self._store_slow_until = 0.0  # monotonic time until which cache reads are skipped
         self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
         self.writes = BackgroundWrites()
         self._charts: ThreadPoolExecutor | None = None
@@ -221,11 +223,12 @@ class Core:
 
     async def _store_read(self, key: str) -> bytes | None:
         """A store cache read that gives up after STORE_READ_SECONDS: a locked store must not hold up an answer."""
-        if self.store is None:
+        if self.store is None or time.monotonic() < self._store_slow_until:
             return None
         try:
             return await asyncio.wait_for(self.store.cache_get(key), STORE_READ_SECONDS)
         except TimeoutError:
+            self._store_slow_until = time.monotonic() + STORE_BACKOFF_SECONDS
             self.slow_store_reads += 1
             if self.slow_store_reads == 1 or self.slow_store_reads % 100 == 0:  # not a line per ask in a burst
                 log.warning(

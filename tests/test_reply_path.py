@@ -82,7 +82,9 @@ async def test_answers_never_wait_for_a_store_write_while_another_process_holds_
             # Every answer came back while the writes were still waiting for the lock (30 s here): nobody waited
             # for them. (How long the answers took: benchmarks/fault_drills.py.)
             assert core.writes.pending == 5  # four answers and one chart
-            assert core.slow_store_reads >= 1  # reads queued behind the stuck writes were given up on, not awaited
+            # The first read queued behind the stuck writes was given up on, not awaited; after it the cache was
+            # left alone for STORE_BACKOFF_SECONDS instead of costing every ask the same wait.
+            assert core.slow_store_reads == 1
         await core.drain()  # the lock is gone: the writes land, nothing is lost
         assert await store.cache_count() == 5
         assert (await core.respond(parse_request("/inflow 3%", facts), "zh-TW")).image == FAKE_PNG
