@@ -44,20 +44,22 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "xlabel": "Share of the pool moved into crypto",
         "market": "Total crypto market cap {value}",
         "pool_note": "{pool}: {value} (as of {date})",
-        "yours": "yours",
+        "yours": " (yours)",
+        "source": "{note} · {source}, {date}",
     },
     "zh-TW": {
-        "title": "如果{pool}的 {pct} 投入加密貨幣",
+        "title": "{pool}：若{pct}投入加密貨幣",
         "ylabel": "新增買盤（億美元）",
         "xlabel": "資金池投入加密貨幣的比例",
-        "market": "加密貨幣總市值 {value}",
-        "pool_note": "{pool}：{value}（截至 {date}）",
-        "yours": "你的",
+        "market": "加密貨幣總市值：{value}",
+        "pool_note": "{pool}：{value}（截至{date}）",
+        "yours": "（你的）",
+        "source": "{note}・{source}，{date}",
     },
 }
 _POOL_NAMES: dict[Lang, dict[str, str]] = {
-    "en": {"401k": "401(k) plans", "dc": "all DC plans", "retirement": "all US retirement assets"},
-    "zh-TW": {"401k": "401(k) 計畫", "dc": "全部 DC 計畫", "retirement": "全美退休資產"},
+    "en": {"401k": "401(k) plan assets", "dc": "all DC plan assets", "retirement": "all US retirement assets"},
+    "zh-TW": {"401k": "401(k) 計畫資產", "dc": "全部確定提撥制計畫資產", "retirement": "全美退休資產"},
 }
 
 
@@ -134,20 +136,20 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
     text = _TEXT[label_lang]
     pool_name = _POOL_NAMES[label_lang][est.pool.value]
     allocation = est.allocation
-    pct = formatting.percent(allocation.low, label_lang, max_fraction_digits=4)
+    pct = formatting.exact_percent(allocation.low, label_lang)  # the allocation exactly as typed
     if allocation.is_range:
-        pct += "–" + formatting.percent(allocation.high, label_lang, max_fraction_digits=4)
+        pct += "–" + formatting.exact_percent(allocation.high, label_lang)
 
     with rc_context({"font.family": [font or "DejaVu Sans", "DejaVu Sans"]}):
         fig = _new_figure()
         ax = fig.add_subplot()
-        labels = [formatting.percent(p, label_lang, max_fraction_digits=4) for p in series.percents]
+        labels = [formatting.exact_percent(p, label_lang) for p in series.percents]
         unit = _AXIS_UNIT[label_lang]
         heights = [float(v / unit) for v in series.values_usd]
         colors = [_HIGHLIGHT if h else _BAR for h in series.highlighted]
         bars = ax.bar(labels, heights, color=colors, width=0.6)
         for bar, value, mine in zip(bars, series.values_usd, series.highlighted, strict=True):
-            caption = formatting.money(value, label_lang) + (f" ({text['yours']})" if mine else "")
+            caption = formatting.money(value, label_lang) + (text["yours"] if mine else "")
             ax.annotate(
                 caption,
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -180,14 +182,15 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
         note = text["pool_note"].format(
             pool=pool_name,
             value=formatting.fact_value(est.pool_fact, label_lang),
-            date=formatting.date(est.pool_fact.as_of, label_lang),
+            date=formatting.date(est.pool_as_of, label_lang),
         )
         market_date = (
             formatting.timestamp(mc.as_of, label_lang)
             if isinstance(mc.as_of, dt.datetime)
             else formatting.date(mc.as_of, label_lang)
         )
-        fig.text(0.01, 0.01, f"{note} · {mc.source}, {market_date}", fontsize=9, color="#4A5568")
+        footnote = text["source"].format(note=note, source=mc.source_in(label_lang), date=market_date)
+        fig.text(0.01, 0.01, footnote, fontsize=9, color="#4A5568")
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=DPI)

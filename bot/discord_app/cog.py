@@ -48,6 +48,7 @@ _TOPIC_NAMES = {
     "channels": "How crypto would get in",
     "impact": "Market reaction and impact",
     "risks": "Risks and open questions",
+    "timeline": "Timeline: before and after the order",
 }
 _POOL_NAMES = {"401k": "401(k) plans", "dc": "All DC plans", "retirement": "All US retirement assets"}
 _STANCE_NAMES = {"supportive": "Supportive", "cautious": "Cautious", "critical": "Critical"}
@@ -74,7 +75,7 @@ class AnswersCog(commands.Cog):
             await self.bot.gateway.component(interaction, custom_id, values)
 
     @app_commands.command(
-        name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order changes", "commands.401k")
+        name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order could change", "commands.401k")
     )
     @_rename("topic")
     @_describe(topic="Which part to explain (default: overview)")

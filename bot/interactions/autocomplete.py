@@ -41,7 +41,7 @@ def allocation_choices(facts: Facts, current: str, language: Lang) -> Choices:
 def analyst_choices(facts: Facts, current: str) -> Choices:
     needle = current.strip().lower()
     return tuple(
-        (f"{o.name} — {o.organisation}"[:MAX_NAME], o.id)
+        (f"{o.name.en} — {o.organisation.en}"[:MAX_NAME], o.id)
         for o in facts.opinions
-        if not needle or needle in o.name.lower() or needle in o.organisation.lower() or needle in o.id
+        if not needle or needle in o.name.en.lower() or needle in o.organisation.en.lower() or needle in o.id
     )[:MAX_CHOICES]

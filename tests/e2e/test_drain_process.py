@@ -49,7 +49,7 @@ async def test_sigterm_drains_a_deferred_interaction(tmp_path: Path) -> None:
     assert proc.returncode == 0, log
     final = fake.replies[token][-1]
     assert final.kind == "edit_original", log
-    assert final.body["embeds"][0]["title"] == "If 2% of 401(k) plans went into crypto"
+    assert final.body["embeds"][0]["title"] == "If 2% of 401(k) plan assets went into crypto"
     assert final.body["allowed_mentions"] == {"parse": []}
     assert "waiting for 1 interaction(s) in flight" in log
     assert "Traceback" not in log

@@ -42,7 +42,7 @@ async def test_sigterm_finishes_a_deferred_answer_then_exits_0(tmp_path: Path) -
     assert code == 0, serve.log
     reply = fake.replies[payload["token"]][0]
     assert reply.kind == "edit_original"
-    assert reply.body["embeds"][0]["title"] == "If 2% of 401(k) plans went into crypto"
+    assert reply.body["embeds"][0]["title"] == "If 2% of 401(k) plan assets went into crypto"
     assert "waiting for 1 deferred answer" in serve.log
     assert "Traceback" not in serve.log
 

@@ -53,7 +53,7 @@ async def test_a_button_made_by_one_replica_works_through_the_other(replicas: Re
     menu = await replicas.b.post(command("401k", locale="zh-TW"))
     select = menu.data["components"][0]["components"][0]["custom_id"]
     chosen = await replicas.a.post(click(message_from(menu.data), select, values=["order"], locale="zh-TW"))
-    assert chosen.body["type"] == 7 and chosen.embed["title"] == "2025年8月7日 的行政命令"
+    assert chosen.body["type"] == 7 and chosen.embed["title"] == "2025年8月7日的第14330號行政命令"
 
 
 @NEEDS_SHARED_STORE

@@ -87,7 +87,7 @@ async def test_inflow_figures_and_chart_over_http(endpoint: Endpoint) -> None:
     zh = command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-TW")
     answer = await endpoint.serve.post(zh)
     data = (await endpoint.fake.wait_reply(zh["token"])).body if answer.body["type"] == 5 else answer.data
-    assert data["embeds"][0]["description"].startswith("新增買盤 **4340億美元**")
+    assert data["embeds"][0]["description"].startswith("新增買盤 **4,340億美元**")
 
 
 async def test_deferred_answer_is_a_valid_patch_to_original(endpoint: Endpoint) -> None:
@@ -99,7 +99,7 @@ async def test_deferred_answer_is_a_valid_patch_to_original(endpoint: Endpoint) 
     reply = await endpoint.fake.wait_reply(payload["token"])
     assert reply.kind == "edit_original"  # PATCH /webhooks/{application_id}/{token}/messages/@original
     assert reply.body["allowed_mentions"] == {"parse": []}
-    assert reply.body["embeds"][0]["title"] == "If 3.25% of all DC plans went into crypto"
+    assert reply.body["embeds"][0]["title"] == "If 3.25% of all DC plan assets went into crypto"
     assert reply.body["attachments"] == [{"id": 0, "filename": "inflow.png"}]
     assert [name for name, _ in reply.files] == ["inflow.png"]
     assert reply.files[0][1].startswith(b"\x89PNG")
@@ -145,7 +145,7 @@ async def test_inflow_language_toggle_after_a_deferral(endpoint: Endpoint) -> No
     else:
         assert update.body["type"] == 7
         title = update.embed["title"]
-    assert title == "如果401(k) 計畫的 7% 投入加密貨幣"
+    assert title == "如果 401(k) 計畫資產的7%投入加密貨幣"
 
 
 @pytest.mark.parametrize(("locale", "text"), [("en-US", "out of date"), ("zh-TW", "過期")])
