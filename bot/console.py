@@ -10,7 +10,7 @@ from typing import TextIO
 
 from bot.core import Core
 from bot.discord_app.payload import message_payload
-from bot.facts import Lang
+from bot.facts import Lang, parse_lang
 from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.textout import answer_text
 
@@ -79,7 +79,7 @@ async def interactive(
         except UserInputError:
             request = None
         if isinstance(request, LanguageRequest) and request.language:
-            lang = system_lang() if request.language == "auto" else ("zh-TW" if request.language == "zh-TW" else "en")
+            lang = parse_lang(request.language) or system_lang()  # "auto": back to the system's language
         await ask(core, line, lang, as_json=False, out=out, chart_dir=chart_dir)
         out.write("\n")
         out.flush()

@@ -17,9 +17,10 @@ from typing import Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, ValidationInfo, field_validator
 
 from bot.paths import config_dir
+from bot.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
 
-Lang = Literal["en", "zh-TW"]
-LANGS: tuple[Lang, ...] = ("en", "zh-TW")
+Lang = Literal["en", "zh-TW", "zh-CN"]
+LANGS: tuple[Lang, ...] = ("en", "zh-TW", "zh-CN")
 Stance = Literal["supportive", "cautious", "critical"]
 STANCES: tuple[Stance, ...] = ("supportive", "cautious", "critical")
 Unit = Literal["usd_trillion", "usd_billion", "usd", "percent", "people_million", "years", "days"]
@@ -42,6 +43,12 @@ class ConfigError(Exception):
     """A config file is unusable; the message names file, entry and field."""
 
 
+def parse_lang(text: str | None) -> Lang | None:
+    """'en' / 'zh-TW' / 'zh-CN' (any case, '_' or '-') as a Lang; None for anything else ('auto', '', junk)."""
+    wanted = (text or "").strip().replace("_", "-").lower()
+    return next((lang for lang in LANGS if lang.lower() == wanted), None)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -58,6 +65,7 @@ class Localized(_Strict):
     zh_tw: str = Field(min_length=1, alias="zh-TW")
 
     def get(self, lang: Lang) -> str:
+        """English or Traditional Chinese; Simplified comes from Facts.label (converted from zh_tw)."""
         return self.en if lang == "en" else self.zh_tw
 
 
@@ -171,6 +179,7 @@ class Facts:
     opinions: tuple[Opinion, ...]
     labels: Labels
     version: str
+    simplify: Simplifier = field(default_factory=Simplifier, repr=False)  # zh-TW text -> zh-CN text
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -187,7 +196,8 @@ class Facts:
 
     def label(self, group: str, key: str, lang: Lang) -> str:
         localized: Localized = getattr(self.labels, group)[key]
-        return localized.get(lang)
+        text = localized.get(lang)
+        return self.simplify(text) if lang == "zh-CN" else text
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -262,7 +272,7 @@ _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks"),
     "pools": ("401k", "dc", "retirement"),
     "stances": STANCES,
-    "languages": ("en", "zh-TW", "auto"),
+    "languages": ("en", "zh-TW", "zh-CN", "auto"),
     "controls": ("switch_language", "previous", "next", "choose_topic"),
     "option_names": _OPTIONS,
     "option_descriptions": _OPTIONS,
@@ -289,7 +299,14 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         if missing:
             raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
 
-    digest = hashlib.sha256(b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))).hexdigest()
+    overrides_path = directory / OVERRIDES_FILE
+    try:
+        simplify = Simplifier(load_overrides(overrides_path))
+    except OverridesError as exc:
+        raise ConfigError(str(exc)) from None
+    hashed = [p.read_bytes() for p in (facts_path, opinions_path, labels_path)]
+    hashed.append(overrides_path.read_bytes() if overrides_path.exists() else b"")
+    digest = hashlib.sha256(b"\0".join(hashed)).hexdigest()
     return Facts(
         order=parsed_facts.order,
         defaults=parsed_facts.defaults,
@@ -298,4 +315,5 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         opinions=tuple(parsed_opinions.opinion),
         labels=labels,
         version=digest[:16],
+        simplify=simplify,
     )

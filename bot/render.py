@@ -1,5 +1,9 @@
 """jinja2 rendering into a Discord-agnostic Answer, plus Discord's size limits.
 
+zh-CN has no templates of its own: it renders the zh-TW templates with mainland number formats, and the finished
+text is converted to Simplified Chinese (bot.simplified) in whole sentences, so phrases that span template and
+config text convert correctly; what a user typed is echoed exactly as typed.
+
 A template defines the blocks `title`, `description`, `fields` and `footer`. In `fields`, the shared macro
 `field(name)` marks each field with control characters that cannot come from text (escape() removes them),
 and render() splits on them.
@@ -21,6 +25,7 @@ import jinja2
 from bot import formatting
 from bot.facts import LANGS, Facts, Lang
 from bot.paths import templates_dir
+from bot.simplified import VERBATIM_END, VERBATIM_START
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
 
@@ -50,6 +55,11 @@ def escape(text: str) -> str:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.
     return _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
+
+
+def _verbatim(text: str) -> str:
+    """escape(), marked so that the zh-CN conversion leaves the user's own text as typed."""
+    return f"{VERBATIM_START}{escape(text)}{VERBATIM_END}"
 
 
 @dataclass(frozen=True)
@@ -171,8 +181,9 @@ class Renderer:
         self.version = _tree_hash(directory)
 
     def _make_env(self, directory: Path, lang: Lang) -> jinja2.Environment:
+        text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang  # the language the templates' own text is in
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([directory / lang, directory / "shared"]),
+            loader=jinja2.FileSystemLoader([directory / text_lang, directory / "shared"]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # output is Discord markdown, not HTML; user text goes through |user
             trim_blocks=True,
@@ -185,7 +196,7 @@ class Renderer:
             "date": lambda v: formatting.date(v, lang),
             "timestamp": lambda v: formatting.timestamp(v, lang),
             "fv": lambda f: formatting.fact_value(f, lang),
-            "user": escape,
+            "user": escape if lang != "zh-CN" else _verbatim,
         }
         env.filters.update(filters)
         env.globals.update(
@@ -194,7 +205,7 @@ class Renderer:
             order=self.facts.order,
             fact=self.facts.fact,
             source=self.facts.source_of,
-            label=lambda group, key: self.facts.label(group, key, lang),
+            label=lambda group, key: self.facts.label(group, key, text_lang),
             FIELD_START=FIELD_START,
             FIELD_BODY=FIELD_BODY,
             INLINE_MARK=INLINE_MARK,
@@ -212,13 +223,17 @@ class Renderer:
         """Render templates/<lang>/<name>.j2; extra Answer attributes (color, controls...) come from context."""
         template = self._envs[lang].get_template(f"{name}.j2")
         answer_kwargs = {k: context.pop(k) for k in list(context) if k in _ANSWER_EXTRAS}
+        text: Callable[[str], str] = str if lang != "zh-CN" else self.facts.simplify
         return Answer(
             lang=lang,
-            title=_tidy(self._block(template, "title", context)),
-            description=_tidy(self._block(template, "description", context)),
-            fields=_split_fields(self._block(template, "fields", context)),
-            footer=_tidy(self._block(template, "footer", context)),
-            content=_tidy(self._block(template, "content", context)) or None,
+            title=text(_tidy(self._block(template, "title", context))),
+            description=text(_tidy(self._block(template, "description", context))),
+            fields=tuple(
+                EmbedField(text(f.name), text(f.value), f.inline)
+                for f in _split_fields(self._block(template, "fields", context))
+            ),
+            footer=text(_tidy(self._block(template, "footer", context))),
+            content=text(_tidy(self._block(template, "content", context))) or None,
             **answer_kwargs,
         )
 

@@ -75,9 +75,9 @@ def test_json_prints_the_exact_discord_payload() -> None:
     assert embed["title"] == "If 2% of all DC plans went into crypto"
     assert embed["description"].startswith("**$244 billion** of new buying")
     assert embed["type"] == "rich"
-    toggle = payload["components"][-1]["components"][-1]
-    assert toggle["label"] == "中文"
-    assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|dc"
+    toggles = payload["components"][-1]["components"]
+    assert [t["label"] for t in toggles] == ["繁體中文", "简体中文"]
+    assert [t["custom_id"] for t in toggles] == ["k4|inflow|zh-TW|0|2%|dc", "k4|inflow|zh-CN|0|2%|dc"]
 
 
 def test_json_error_payload_is_ephemeral() -> None:

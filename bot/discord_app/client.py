@@ -22,7 +22,7 @@ from bot.discord_app.cog import AnswersCog
 from bot.discord_app.components import AnswerButton, TopicSelect
 from bot.discord_app.payload import NO_MENTIONS, build_files, send_kwargs
 from bot.discord_app.translator import LabelTranslator
-from bot.facts import Lang
+from bot.facts import Lang, parse_lang
 from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
 from bot.memo import LruCache
 from bot.render import Answer
@@ -169,9 +169,9 @@ class K401Bot(commands.AutoShardedBot):
             return explicit
         for scope, ident in (("user", interaction.user.id), ("guild", interaction.guild_id)):
             if ident is not None:
-                saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
-                if saved in ("en", "zh-TW"):
-                    return "en" if saved == "en" else "zh-TW"
+                saved = parse_lang(await self.store.get_language(scope, ident))  # type: ignore[arg-type]
+                if saved is not None:
+                    return saved
         return lang_from_locale(interaction.locale.value)
 
     # ------------------------------------------------------------------ answering
