@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -28,9 +29,17 @@ class OverridesError(Exception):
     """The override file is unusable; the message names the file and the entry."""
 
 
+_OPENCC_LOCK = threading.Lock()  # answers render on the event loop, chart labels on the chart thread
+
+
 @functools.cache
 def _opencc() -> opencc.OpenCC:
     return opencc.OpenCC("tw2sp")
+
+
+def _tw2sp(text: str) -> str:
+    with _OPENCC_LOCK:
+        return str(_opencc().convert(text))
 
 
 class Simplifier:
@@ -48,7 +57,7 @@ class Simplifier:
         return "".join(p[1:-1] if p.startswith(VERBATIM_START) else self(p) for p in parts)
 
     def _convert(self, text: str) -> str:
-        converted = _TRILLION.sub(r"\1\2万亿", _opencc().convert(text))
+        converted = _TRILLION.sub(r"\1\2万亿", _tw2sp(text))
         for wrong, right in self.overrides:
             converted = converted.replace(wrong, right)
         return converted
