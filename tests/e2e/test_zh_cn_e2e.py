@@ -130,3 +130,9 @@ async def test_zh_cn_command_metadata_follows_discords_rules(harness: Harness, f
     zh_cn_choice = next(c for c in choices if c["value"] == "zh-CN")
     assert zh_cn_choice["name"] == "简体中文 (Simplified Chinese)"
     assert zh_cn_choice["name_localizations"]["zh-CN"] == "简体中文"
+
+
+async def test_allocation_autocomplete_previews_in_yi(harness: Harness) -> None:
+    token = await harness.fake.autocomplete("inflow", {"allocation": "2"}, "allocation", locale="zh-CN")
+    choices = (await harness.fake.wait_reply(token)).body["data"]["choices"]
+    assert choices[0] == {"name": "2% → 1740亿美元 (401(k))", "value": "2"}
