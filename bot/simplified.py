@@ -2,7 +2,8 @@
 
 OpenCC's `tw2sp` turns Taiwan characters and phrases into mainland ones (軟體 -> 软件, 資料 -> 数据); a short
 reviewed override file (config/zh-CN-overrides.toml) fixes the phrases it gets wrong for this bot; and Taiwan's 兆
-(10^12) after a number becomes 万亿, since a mainland reader may take 兆 for 10^6.
+(10^12) after a number becomes 万亿, since a mainland reader may take 兆 for 10^6; Taiwan's corner quotes 「」『』
+become the mainland's “” ‘’.
 
 Text between VERBATIM_START and VERBATIM_END (what a user typed, echoed back) is left exactly as typed.
 """
@@ -23,6 +24,7 @@ VERBATIM_START, VERBATIM_END = "\x0e", "\x0f"  # control characters: escape() st
 _VERBATIM = re.compile(f"({VERBATIM_START}[^{VERBATIM_END}]*{VERBATIM_END})")
 # "8.7 兆" / "43.4兆": the amount stays, the unit becomes the mainland 万亿.
 _TRILLION = re.compile(r"(\d)(\s?)兆")
+_MAINLAND_QUOTES = str.maketrans({"「": "“", "」": "”", "『": "‘", "』": "’"})
 
 
 class OverridesError(Exception):
@@ -57,7 +59,7 @@ class Simplifier:
         return "".join(p[1:-1] if p.startswith(VERBATIM_START) else self(p) for p in parts)
 
     def _convert(self, text: str) -> str:
-        converted = _TRILLION.sub(r"\1\2万亿", _tw2sp(text))
+        converted = _TRILLION.sub(r"\1\2万亿", _tw2sp(text)).translate(_MAINLAND_QUOTES)
         for wrong, right in self.overrides:
             converted = converted.replace(wrong, right)
         return converted

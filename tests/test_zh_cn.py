@@ -122,6 +122,7 @@ def test_every_zh_cn_answer_is_simplified_and_never_says_zhao(ctx: AnswerContext
         assert result.lang == "zh-CN", name
         assert traditional_only(text) == [], f"{name}: Traditional-only characters in {text!r}"
         assert "兆" not in text, f"{name}: {text!r}"
+        assert not set("「」『』") & set(text), f"{name}: Taiwan corner quotes in {text!r}"
         assert "\x0e" not in text and "\x0f" not in text, name  # the verbatim marks never reach a reader
         seen += 1
     assert seen > 60
@@ -153,14 +154,15 @@ def test_overrides_fix_what_the_converter_gets_wrong(ctx: AnswerContext, facts: 
     assert "确定缴费型" in rules and "提拨" not in rules and "帐户" not in rules
 
 
-def test_taiwan_zhao_after_a_number_becomes_wan_yi(facts: Facts) -> None:
-    assert facts.simplify("原文「401(k) 總資產 12.5 兆美元」") == "原文「401(k) 总资产 12.5 万亿美元」"
+def test_taiwan_zhao_and_corner_quotes_become_mainland_usage(facts: Facts) -> None:
+    assert facts.simplify("「謹慎義務」『原文』") == "“谨慎义务”‘原文’"
+    assert facts.simplify("原文「401(k) 總資產 12.5 兆美元」") == "原文“401(k) 总资产 12.5 万亿美元”"
     assert facts.simplify("43.4兆") == "43.4万亿"
 
 
 def test_what_a_user_typed_is_echoed_as_typed(ctx: AnswerContext) -> None:
     error = answer_error(UserInputError("unknown_analyst", value="資金 **x**", choices=("a",)), "zh-CN", ctx)
-    assert error.description.startswith("找不到「資金 \\*\\*x\\*\\*」这位分析师")
+    assert error.description.startswith("找不到“資金 \\*\\*x\\*\\*”这位分析师")  # typed 資金 stays as typed
 
 
 def test_override_file_errors_name_the_file(tmp_path: Path) -> None:
@@ -226,7 +228,7 @@ def test_ask_lang_zh_cn() -> None:
     assert "新增买盘 **4340亿美元**" in result.stdout
     assert "兆" not in result.stdout and traditional_only(result.stdout) == []
     bad = run_cli("ask", "/inflow 200%", "--lang", "zh-CN")
-    assert bad.returncode == 2 and "「200%」超过 100%" in bad.stdout
+    assert bad.returncode == 2 and "“200%”超过 100%" in bad.stdout
 
 
 async def test_console_switches_to_simplified(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
