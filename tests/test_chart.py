@@ -12,7 +12,7 @@ from bot.allocation import parse_allocation
 from bot.chart import _POOL_NAMES, _TEXT, HEIGHT, WIDTH, find_cjk_font, render_inflow_chart
 from bot.core import Core
 from bot.facts import Facts
-from bot.inflow import MarketCap, Pool, estimate
+from bot.inflow import Estimate, MarketCap, Pool, estimate
 from bot.render import Renderer
 from bot.requests import parse_request
 from bot.store import Store
@@ -20,7 +20,7 @@ from bot.store import Store
 B = Decimal("1e9")
 
 
-def _estimate(facts: Facts, text: str = "2%", pool: Pool = Pool.K401):  # type: ignore[no-untyped-def]
+def _estimate(facts: Facts, text: str = "2%", pool: Pool = Pool.K401) -> Estimate:
     return estimate(parse_allocation(text), pool, facts, MarketCap.from_config(facts))
 
 

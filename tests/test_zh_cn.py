@@ -23,7 +23,7 @@ from bot.render import Renderer
 from bot.requests import LANGUAGE_CHOICES, UserInputError, lang_from_locale, parse_request
 from bot.simplified import Simplifier, load_overrides
 from bot.store import Store
-from tests.test_cli import run_cli
+from tests.helpers import run_cli
 from tests.zh_answers import all_answers, answer_texts
 
 B, T = Decimal("1e9"), Decimal("1e12")
@@ -222,12 +222,12 @@ def test_topic_menu_and_pager_are_simplified(ctx: AnswerContext) -> None:
 # ---------------------------------------------------------------- console and store
 
 
-def test_ask_lang_zh_cn() -> None:
-    result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-CN", "--offline")
+def test_ask_lang_zh_cn(tmp_path: Path) -> None:
+    result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-CN", "--offline", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "新增买盘 **4340亿美元**" in result.stdout
     assert "兆" not in result.stdout and traditional_only(result.stdout) == []
-    bad = run_cli("ask", "/inflow 200%", "--lang", "zh-CN")
+    bad = run_cli("ask", "/inflow 200%", "--lang", "zh-CN", cwd=tmp_path)
     assert bad.returncode == 2 and "“200%”超过 100%" in bad.stdout
 
 
@@ -260,7 +260,7 @@ async def test_store_keeps_a_zh_cn_choice_and_upgrades_an_old_database(tmp_path:
         db.execute("INSERT INTO preferences VALUES ('user', 8, 'zh-HK', 1.0)")
 
 
-def test_check_config_renders_zh_cn_too(facts: Facts) -> None:
-    result = run_cli("check-config")
+def test_check_config_renders_zh_cn_too(facts: Facts, tmp_path: Path) -> None:
+    result = run_cli("check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert Renderer(facts).render("language", "zh-CN", choice="zh-CN", changed=True).title == "回复语言"

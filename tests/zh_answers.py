@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
-from bot.answers import SOURCE_PAGES, AnswerContext, answer, answer_error, answer_language
+from bot.answers import ERROR_CODES, SOURCE_PAGES, AnswerContext, answer, answer_error, answer_language
 from bot.facts import STANCES, Lang
 from bot.inflow import MarketCap
-from bot.paths import templates_dir
 from bot.render import Answer
 from bot.requests import (
     LANGUAGE_CHOICES,
@@ -37,9 +35,7 @@ _ERROR_PARAMS = {
 
 
 def error_codes() -> list[str]:
-    """Every code the zh-TW error template answers, plus the catch-all."""
-    source = (templates_dir() / "zh-TW" / "error.j2").read_text(encoding="utf-8")
-    return [*dict.fromkeys(re.findall(r'code == "(\w+)"', source)), "internal", "something_new"]
+    return sorted(ERROR_CODES)
 
 
 def market_caps(ctx: AnswerContext) -> list[MarketCap]:
