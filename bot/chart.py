@@ -84,19 +84,21 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "market": "Total crypto market cap {value}",
         "pool_note": "{pool}: {value} (as of {date})",
         "yours": " (yours)",
+        "source": "{note} · {source}, {date}",
     },
     "zh-TW": {
-        "title": "如果{pool}的 {pct} 投入加密貨幣",
+        "title": "{pool}：若{pct}投入加密貨幣",
         "ylabel": "新增買盤（億美元）",
         "xlabel": "資金池投入加密貨幣的比例",
-        "market": "加密貨幣總市值 {value}",
-        "pool_note": "{pool}：{value}（截至 {date}）",
+        "market": "加密貨幣總市值：{value}",
+        "pool_note": "{pool}：{value}（截至{date}）",
         "yours": "（你的）",
+        "source": "{note}・{source}，{date}",
     },
 }
 _POOL_NAMES: dict[Lang, dict[str, str]] = {
-    "en": {"401k": "401(k) plans", "dc": "all DC plans", "retirement": "all US retirement assets"},
-    "zh-TW": {"401k": "401(k) 計畫", "dc": "全部 DC 計畫", "retirement": "全美退休資產"},
+    "en": {"401k": "401(k) plan assets", "dc": "all DC plan assets", "retirement": "all US retirement assets"},
+    "zh-TW": {"401k": "401(k) 計畫資產", "dc": "全部確定提撥制計畫資產", "retirement": "全美退休資產"},
 }
 
 
@@ -193,9 +195,9 @@ def chart_labels(est: Estimate, lang: Lang) -> ChartLabels:
     text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang
     text, pool_name = _TEXT[text_lang], _POOL_NAMES[text_lang][est.pool.value]
     allocation = est.allocation
-    pct = formatting.percent(allocation.low, lang, max_fraction_digits=4)
+    pct = formatting.exact_percent(allocation.low, lang)  # the allocation exactly as typed
     if allocation.is_range:
-        pct += "–" + formatting.percent(allocation.high, lang, max_fraction_digits=4)
+        pct += "–" + formatting.exact_percent(allocation.high, lang)
     captions = tuple(
         formatting.money(value, lang) + (text["yours"] if mine else "")
         for value, mine in zip(series.values_usd, series.highlighted, strict=True)
@@ -204,20 +206,21 @@ def chart_labels(est: Estimate, lang: Lang) -> ChartLabels:
     note = text["pool_note"].format(
         pool=pool_name,
         value=formatting.fact_value(est.pool_fact, lang),
-        date=formatting.date(est.pool_fact.as_of, lang),
+        date=formatting.date(est.pool_as_of, lang),
     )
     market_date = (
         formatting.timestamp(mc.as_of, lang) if isinstance(mc.as_of, dt.datetime) else formatting.date(mc.as_of, lang)
     )
     convert = _simplifier(lang)
+    footnote = text["source"].format(note=note, source=mc.source_in(text_lang), date=market_date)
     return ChartLabels(
         title=convert(text["title"].format(pct=pct, pool=pool_name)),
         ylabel=convert(text["ylabel"]),
         xlabel=convert(text["xlabel"]),
-        ticks=tuple(formatting.percent(p, lang, max_fraction_digits=4) for p in series.percents),
+        ticks=tuple(formatting.exact_percent(p, lang) for p in series.percents),
         captions=tuple(convert(c) for c in captions),
         market=convert(text["market"].format(value=formatting.money(series.market_cap_usd, lang))),
-        note=convert(f"{note} · {mc.source}, {market_date}"),
+        note=convert(footnote),
     )
 
 

@@ -2,11 +2,14 @@
 
 zh-CN has no templates of its own: it renders the zh-TW templates with mainland number formats, and the finished
 text is converted to Simplified Chinese (bot.simplified) in whole sentences, so phrases that span template and
-config text convert correctly; what a user typed is echoed exactly as typed.
+config text convert correctly.
 
 A template defines the blocks `title`, `description`, `fields` and `footer`. In `fields`, the shared macro
 `field(name)` marks each field with control characters that cannot come from text (escape() removes them),
 and render() splits on them.
+
+Every render records which facts it used (fact ids, plus "source:", "opinion:" and "timeline:" keys) in
+Answer.facts_used, so tests can prove that every language states the same facts.
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
@@ -23,9 +27,8 @@ from typing import Any, Literal
 import jinja2
 
 from bot import formatting
-from bot.facts import LANGS, Facts, Lang
+from bot.facts import LANGS, Fact, Facts, Lang, Source, TimelineStep
 from bot.paths import templates_dir
-from bot.simplified import VERBATIM_END, VERBATIM_START
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
 
@@ -46,6 +49,14 @@ COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources":
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
 MAX_ECHO_LENGTH = 100
+# The facts one render() looked up; None outside a render.
+_USED: ContextVar[set[str] | None] = ContextVar("facts_used", default=None)
+
+
+def _record(key: str) -> None:
+    used = _USED.get()
+    if used is not None:
+        used.add(key)
 
 
 def escape(text: str) -> str:
@@ -55,11 +66,6 @@ def escape(text: str) -> str:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.
     return _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
-
-
-def _verbatim(text: str) -> str:
-    """escape(), marked so that the zh-CN conversion leaves the user's own text as typed."""
-    return f"{VERBATIM_START}{escape(text)}{VERBATIM_END}"
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,7 @@ class Answer:
     ephemeral: bool = False
     is_error: bool = False
     state: dict[str, str] = field(default_factory=dict)  # what a component needs to re-render this answer
+    facts_used: tuple[str, ...] = ()  # sorted fact ids / "source:…" / "opinion:…" / "timeline:…" keys it stated
 
     def embed_text_length(self) -> int:
         return (
@@ -188,30 +195,65 @@ class Renderer:
             autoescape=False,  # output is Discord markdown, not HTML; user text goes through |user
             trim_blocks=True,
             lstrip_blocks=True,
+            extensions=["jinja2.ext.do"],
         )
         filters: dict[str, Callable[..., str]] = {
             "money": lambda v: formatting.money(Decimal(v), lang),
             "pct": lambda v, digits=2: formatting.percent(Decimal(v), lang, max_fraction_digits=digits),
+            "alloc": lambda v: formatting.exact_percent(Decimal(v), lang),
             "num": lambda v, digits=2: formatting.number(Decimal(v), lang, max_fraction_digits=digits),
-            "date": lambda v: formatting.date(v, lang),
+            "date": lambda v: (
+                self.facts.label("terms", "current", text_lang) if v == "current" else formatting.date(v, lang)
+            ),
             "timestamp": lambda v: formatting.timestamp(v, lang),
-            "fv": lambda f: formatting.fact_value(f, lang),
-            "user": escape if lang != "zh-CN" else _verbatim,
+            "fv": lambda f: self._fact_value(f, lang),
+            "l": lambda text: text.get(text_lang),  # a Localized config text in this language
+            "nest": _nest_quotes,
+            "user": escape,
         }
         env.filters.update(filters)
         env.globals.update(
             lang=lang,
             facts=self.facts,
             order=self.facts.order,
-            fact=self.facts.fact,
-            source=self.facts.source_of,
+            article=self.facts.article,
+            fact=self._fact,
+            step=self._step,
+            source=self._source_of,
+            # Chinese text stays Traditional until the whole zh-CN answer is converted once, in render().
             label=lambda group, key: self.facts.label(group, key, text_lang),
+            choice_name=lambda group, key: self._choice_name(group, key, text_lang),
             FIELD_START=FIELD_START,
             FIELD_BODY=FIELD_BODY,
             INLINE_MARK=INLINE_MARK,
         )
         env.globals["m"] = env.get_template("macros.j2").module
+        # Per-language building blocks (command hints with the names a client in that language shows, ...).
+        env.globals["w"] = env.get_template("words.j2").module
         return env
+
+    def _fact(self, fact_id: str) -> Fact:
+        _record(fact_id)
+        return self.facts.fact(fact_id)
+
+    def _choice_name(self, group: str, key: str, lang: Lang) -> str:
+        """How a choice reads in `lang` (an analyst's name, a topic's label); unknown keys read as themselves."""
+        if group == "analysts":
+            return next((o.name.get(lang) for o in self.facts.opinions if o.id == key), key)
+        labels = getattr(self.facts.labels, group, {})
+        return labels[key].get(lang) if key in labels else key
+
+    def _step(self, step_id: str) -> TimelineStep:
+        _record("timeline:" + step_id)
+        return next(s for s in self.facts.timeline.step if s.id == step_id)
+
+    def _fact_value(self, fact: Fact, lang: Lang) -> str:
+        _record(fact.id)
+        return formatting.fact_value(fact, lang)
+
+    def _source_of(self, fact: Fact) -> Source:
+        _record("source:" + fact.source)
+        return self.facts.source_of(fact)
 
     def _block(self, template: jinja2.Template, name: str, context: dict[str, Any]) -> str:
         block = template.blocks.get(name)
@@ -219,23 +261,37 @@ class Renderer:
             return ""
         return "".join(block(template.new_context(context)))
 
-    def render(self, name: str, lang: Lang, **context: Any) -> Answer:
-        """Render templates/<lang>/<name>.j2; extra Answer attributes (color, controls...) come from context."""
+    def render(self, name: str, lang: Lang, *, uses: Iterable[str] = (), **context: Any) -> Answer:
+        """Render templates/<lang>/<name>.j2; extra Answer attributes (color, controls...) come from context.
+
+        `uses`: keys of facts handed to the template in `context` (the lookups it makes itself are recorded).
+        """
         template = self._envs[lang].get_template(f"{name}.j2")
         answer_kwargs = {k: context.pop(k) for k in list(context) if k in _ANSWER_EXTRAS}
+        used: set[str] = set(uses)
+        token = _USED.set(used)
         text: Callable[[str], str] = str if lang != "zh-CN" else self.facts.simplify
-        return Answer(
-            lang=lang,
-            title=text(_tidy(self._block(template, "title", context))),
-            description=text(_tidy(self._block(template, "description", context))),
-            fields=tuple(
-                EmbedField(text(f.name), text(f.value), f.inline)
-                for f in _split_fields(self._block(template, "fields", context))
-            ),
-            footer=text(_tidy(self._block(template, "footer", context))),
-            content=text(_tidy(self._block(template, "content", context))) or None,
-            **answer_kwargs,
-        )
+        try:
+            return Answer(
+                lang=lang,
+                title=text(_tidy(self._block(template, "title", context))),
+                description=text(_tidy(self._block(template, "description", context))),
+                fields=tuple(
+                    EmbedField(text(f.name), text(f.value), f.inline)
+                    for f in _split_fields(self._block(template, "fields", context))
+                ),
+                footer=text(_tidy(self._block(template, "footer", context))),
+                content=text(_tidy(self._block(template, "content", context))) or None,
+                facts_used=tuple(sorted(used)),
+                **answer_kwargs,
+            )
+        finally:
+            _USED.reset(token)
+
+
+def _nest_quotes(text: str) -> str:
+    """Text going inside 「」: its own 「」 become 『』 (Taiwan usage for quotes within quotes)."""
+    return text.replace("「", "『").replace("」", "』")
 
 
 def _tree_hash(directory: Path) -> str:
@@ -254,6 +310,7 @@ def answer_from_json(data: bytes) -> Answer:
     raw = json.loads(data)
     raw["fields"] = tuple(EmbedField(**f) for f in raw["fields"])
     raw["controls"] = tuple(Control(**{**c, "options": tuple(tuple(o) for o in c["options"])}) for c in raw["controls"])
+    raw["facts_used"] = tuple(raw.get("facts_used", ()))
     return Answer(**raw)
 
 

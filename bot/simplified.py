@@ -5,7 +5,8 @@ reviewed override file (config/zh-CN-overrides.toml) fixes the phrases it gets w
 (10^12) after a number becomes 万亿, since a mainland reader may take 兆 for 10^6; Taiwan's corner quotes 「」『』
 become the mainland's “” ‘’.
 
-Text between VERBATIM_START and VERBATIM_END (what a user typed, echoed back) is left exactly as typed.
+What a user typed and the bot echoes (「abc」不是百分比) is converted with the rest: a zh-CN answer never shows a
+Traditional-only character.
 """
 
 from __future__ import annotations
@@ -20,10 +21,8 @@ from pathlib import Path
 import opencc
 
 OVERRIDES_FILE = "zh-CN-overrides.toml"
-VERBATIM_START, VERBATIM_END = "\x0e", "\x0f"  # control characters: escape() strips them from user text
-_VERBATIM = re.compile(f"({VERBATIM_START}[^{VERBATIM_END}]*{VERBATIM_END})")
-# "8.7 兆" / "43.4兆": the amount stays, the unit becomes the mainland 万亿.
-_TRILLION = re.compile(r"(\d)(\s?)兆")
+# "8.7 兆" / "43.4兆" / "数十兆": the amount stays, the unit becomes the mainland 万亿.
+_TRILLION = re.compile(r"([\d一二三四五六七八九十百千数几])(\s?)兆")
 _MAINLAND_QUOTES = str.maketrans({"「": "“", "」": "”", "『": "‘", "』": "’"})
 
 
@@ -53,20 +52,13 @@ class Simplifier:
         self._cached: Callable[[str], str] = functools.lru_cache(maxsize=4096)(self._convert)
 
     def __call__(self, text: str) -> str:
-        if VERBATIM_START not in text:
-            return text if text.isascii() else self._cached(text)
-        parts = _VERBATIM.split(text)
-        return "".join(p[1:-1] if p.startswith(VERBATIM_START) else self(p) for p in parts)
+        return text if text.isascii() else self._cached(text)
 
     def _convert(self, text: str) -> str:
         converted = _TRILLION.sub(r"\1\2万亿", _tw2sp(text)).translate(_MAINLAND_QUOTES)
         for wrong, right in self.overrides:
             converted = converted.replace(wrong, right)
         return converted
-
-
-def strip_verbatim(text: str) -> str:
-    return text.replace(VERBATIM_START, "").replace(VERBATIM_END, "")
 
 
 def load_overrides(path: Path) -> tuple[tuple[str, str], ...]:

@@ -71,7 +71,7 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
         timeout=60,
     )
     assert answer.returncode == 0, answer.stderr
-    assert "4340億美元" in answer.stdout
+    assert "4,340億美元" in answer.stdout
     simplified = subprocess.run(
         [sys.executable, "-m", "bot", "ask", "/inflow 1% pool:retirement", "--lang", "zh-CN"],
         capture_output=True,

@@ -6,7 +6,7 @@ import io
 import re
 from typing import Any
 
-import hanzidentifier
+import hanzidentifier  # type: ignore[import-untyped]
 from PIL import Image
 
 from bot.facts import Facts
@@ -40,7 +40,7 @@ async def test_zh_cn_client_gets_simplified_answers_with_yi_and_wan_yi(harness: 
     token = await fake.command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-CN")
     reply = await fake.wait_reply(token)
     text = _assert_simplified(reply)
-    assert reply.embed["title"] == "如果全美退休资产的 1% 投入加密货币"
+    assert reply.embed["title"] == "如果全美退休资产总额的1%投入加密货币"
     assert reply.embed["description"].startswith("新增买盘 **4340亿美元**")
     assert "43.4万亿美元" in text
     assert Image.open(io.BytesIO(reply.files[0][1])).size == (1200, 675)  # the chart came along
