@@ -46,8 +46,16 @@ LIMITS = {
 
 COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources": 0x4A5568, "error": 0xC53030}
 
+# Every character str.splitlines() breaks on (so does _tidy(), and Discord shows them as new lines): \n \r \v \f,
+# the file/group/record separators \x1c-\x1e, NEL \x85, and U+2028 / U+2029. They become spaces *before*
+# anything else, so user text can never start a line of its own (a heading, a list, a quote). Tabs too.
+_LINE_BREAKS = re.compile(r"\r\n|[\t\n\x0b\x0c\r\x1c-\x1e\x85\u2028\u2029]")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# A lone surrogate (JSON allows "\ud800") is not encodable as UTF-8: Discord would refuse the whole message.
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
+# Were a template ever to put user text at the start of a line: a heading ("# ", "-# "), a list ("- ", "1. ").
+_LINE_START = re.compile(r"^(\s*)(#+|-#|[-+]|\d+\.)(?=\s|$)")
 MAX_ECHO_LENGTH = 100
 # The facts one render() looked up; None outside a render.
 _USED: ContextVar[set[str] | None] = ContextVar("facts_used", default=None)
@@ -60,12 +68,18 @@ def _record(key: str) -> None:
 
 
 def escape(text: str) -> str:
-    """User text made inert: no markdown, no mentions, no control characters, bounded length."""
-    cleaned = _CONTROL.sub("", text).replace("\n", " ")
+    """User text made inert: no markdown, no mentions, no line breaks or control characters, bounded length."""
+    cleaned = _SURROGATE.sub("\ufffd", _CONTROL.sub("", _LINE_BREAKS.sub(" ", text)))
     if len(cleaned) > MAX_ECHO_LENGTH:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.
-    return _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
+    escaped = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
+    return _LINE_START.sub(_escape_line_start, escaped)
+
+
+def _escape_line_start(match: re.Match[str]) -> str:
+    spaces, marker = match[1], match[2]
+    return f"{spaces}{marker[:-1]}\\." if marker[0].isdigit() else f"{spaces}\\{marker}"  # "1\. ", "\# ", "\- "
 
 
 @dataclass(frozen=True)

@@ -28,10 +28,16 @@ class Services:
 async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIterator[Services]:
     """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all."""
     facts = load_facts()
-    async with Store(settings.db_path) as store, aiohttp.ClientSession() as session:
+    # No cookie jar: the market API may not make us keep (and grow, and send back) state for it.
+    async with Store(settings.db_path) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         market = None
         if settings.market_enabled and not offline:
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None
             market = MarketData(session, str(settings.market_api_url), facts, store=store, api_key=key)
         core = Core(facts, Renderer(facts), market, store)
-        yield Services(core, store, session, market)
+        try:
+            yield Services(core, store, session, market)
+        finally:  # background writes finish (bounded) while the store is still open
+            await core.close()
+            if market is not None:
+                await market.close()
