@@ -55,6 +55,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
 # Were a template ever to put user text at the start of a line: a heading ("# ", "-# "), a list ("- ", "1. ").
+# "{{", "{%", "{#", "}}", "%}", "#}" from a user: a zero-width space keeps them from reading as template debris.
+_TEMPLATE_PAIR = re.compile(r"(?<=\{)(?=[{%#])|(?<=[}%#])(?=\})")
 _LINE_START = re.compile(r"^(\s*)(#+|-#|[-+]|\d+\.)(?=\s|$)")
 MAX_ECHO_LENGTH = 100
 # The facts one render() looked up; None outside a render.
@@ -73,7 +75,7 @@ def escape(text: str) -> str:
     if len(cleaned) > MAX_ECHO_LENGTH:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.
-    escaped = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
+    escaped = _TEMPLATE_PAIR.sub("\u200b", _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b"))
     return _LINE_START.sub(_escape_line_start, escaped)
 
 
