@@ -42,9 +42,16 @@ class AnswerContext:
     market_cap: MarketCap
 
 
-def language_toggle(facts: Facts, lang: Lang) -> Control:
-    other: Lang = "en" if lang == "zh-TW" else "zh-TW"
-    return Control("button", "lang", facts.label("controls", "switch_language", lang), value=other)
+def language_toggle(facts: Facts, lang: Lang) -> tuple[Control, ...]:
+    """A Chinese answer switches to English; an English one offers both Chinese scripts, each named in itself.
+
+    The answer is cached per language, not per reader, so it cannot know which Chinese its reader wants: the reader
+    picks 繁體中文 or 简体中文.
+    """
+    if lang != "en":
+        return (Control("button", "lang", facts.label("controls", "switch_language", lang), value="en"),)
+    chinese: tuple[Lang, ...] = ("zh-TW", "zh-CN")
+    return tuple(Control("button", "lang", facts.label("languages", c, c), value=c) for c in chinese)
 
 
 def _pager(facts: Facts, lang: Lang, action: str, page: int, pages: int) -> tuple[Control, ...]:
@@ -76,7 +83,7 @@ def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
         reviewed=facts.timeline.reviewed,
         check=headline_check(facts),
         color=COLORS["info"],
-        controls=(select, language_toggle(facts, lang)),
+        controls=(select, *language_toggle(facts, lang)),
         state={"command": "401k", "topic": req.topic.value},
     )
 
@@ -93,7 +100,7 @@ def answer_inflow(req: InflowRequest, lang: Lang, ctx: AnswerContext) -> Answer:
         uses=uses,
         est=est,
         color=COLORS["inflow"],
-        controls=(language_toggle(ctx.facts, lang),),
+        controls=language_toggle(ctx.facts, lang),
         state={"command": "inflow", "allocation": req.allocation.text, "pool": req.pool.value},
     )
 
@@ -121,7 +128,7 @@ def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: 
         page=page,
         pages=pages,
         color=COLORS["opinions"],
-        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        controls=(*_pager(facts, lang, "page", page, pages), *language_toggle(facts, lang)),
         state={
             "command": "opinions",
             "stance": req.stance or "",
@@ -147,7 +154,7 @@ def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: in
         page=page,
         pages=pages,
         color=COLORS["sources"],
-        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        controls=(*_pager(facts, lang, "page", page, pages), *language_toggle(facts, lang)),
         state={"command": "sources", "page": str(page)},
     )
 
@@ -158,7 +165,7 @@ def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, curren
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
-    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),), state={"command": "help"})
+    return ctx.renderer.render("help", lang, controls=language_toggle(ctx.facts, lang), state={"command": "help"})
 
 
 # Every UserInputError code; templates/<lang>/error.j2 has a message for each (tests render every code in every

@@ -8,12 +8,17 @@ queue) is left out of the answer with a line saying so, while it is still drawn 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import hashlib
+import importlib.metadata
 import logging
 import math
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 from bot import plausible
@@ -50,6 +55,26 @@ CHART_UNAVAILABLE: dict[str, str] = {
 }
 
 log = logging.getLogger(__name__)
+
+# Modules whose code shapes an answer or chart: an upgrade that edits them must not serve answers cached by the old
+# code (a shared PostgreSQL cache sees both versions during a rolling deploy).
+_PACKAGE = Path(__file__).resolve().parent
+_ANSWER_CODE = ("answers", "render", "formatting", "simplified", "inflow", "allocation", "requests", "chart")
+
+
+@functools.cache
+def code_version() -> str:
+    return hash_answer_code(_PACKAGE)
+
+
+def hash_answer_code(package: Path) -> str:
+    digest = hashlib.sha256()
+    for name in _ANSWER_CODE:
+        digest.update((package / f"{name}.py").read_bytes())
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        digest.update(importlib.metadata.version("opencc").encode())  # the converter's own tables change zh-CN text
+    return digest.hexdigest()[:12]
+
 
 ChartRenderer = Callable[[Estimate, Lang], bytes]
 
@@ -104,7 +129,7 @@ class Core:
         self.market = market
         self.store = store
         # Config and templates together: editing either changes every cache key.
-        self.data_version = f"{facts.version}-{renderer.version}"
+        self.data_version = f"{facts.version}-{renderer.version}-{code_version()}"
         # Everything but /inflow answers from the config alone: one context, built once.
         self._config_ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
         self.chart_renderer = chart_renderer

@@ -20,15 +20,17 @@ from pydantic import (
     ConfigDict,
     Field,
     HttpUrl,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
 )
 
 from bot.paths import config_dir
+from bot.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
 
-Lang = Literal["en", "zh-TW"]
-LANGS: tuple[Lang, ...] = ("en", "zh-TW")
+Lang = Literal["en", "zh-TW", "zh-CN"]
+LANGS: tuple[Lang, ...] = ("en", "zh-TW", "zh-CN")
 Stance = Literal["supportive", "cautious", "critical"]
 STANCES: tuple[Stance, ...] = ("supportive", "cautious", "critical")
 Unit = Literal["usd_trillion", "usd_billion", "usd", "percent", "people_million", "years", "days"]
@@ -51,6 +53,12 @@ class ConfigError(Exception):
     """A config file is unusable; the message names file, entry and field."""
 
 
+def parse_lang(text: str | None) -> Lang | None:
+    """'en' / 'zh-TW' / 'zh-CN' (any case, '_' or '-') as a Lang; None for anything else ('auto', '', junk)."""
+    wanted = (text or "").strip().replace("_", "-").lower()
+    return next((lang for lang in LANGS if lang.lower() == wanted), None)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -63,11 +71,16 @@ def _not_in_future(value: dt.date | str | None, info: ValidationInfo) -> dt.date
 
 
 class Localized(_Strict):
+    """A text in English and Traditional Chinese; the Simplified form is generated from zh_tw when facts load."""
+
     en: str = Field(min_length=1)
     zh_tw: str = Field(min_length=1, alias="zh-TW")
+    _zh_cn: str | None = PrivateAttr(default=None)
 
     def get(self, lang: Lang) -> str:
-        return self.en if lang == "en" else self.zh_tw
+        if lang == "en":
+            return self.en
+        return self._zh_cn if lang == "zh-CN" and self._zh_cn is not None else self.zh_tw
 
 
 def _same_in_every_language(value: Any) -> Any:
@@ -246,6 +259,7 @@ class Facts:
     labels: Labels
     version: str
     timeline: Timeline
+    simplify: Simplifier = field(default_factory=Simplifier, repr=False)  # zh-TW text -> zh-CN text
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -340,12 +354,27 @@ _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks", "timeline"),
     "pools": ("401k", "dc", "retirement"),
     "stances": STANCES,
-    "languages": ("en", "zh-TW", "auto"),
+    "languages": ("en", "zh-TW", "zh-CN", "auto"),
     "controls": ("switch_language", "previous", "next", "choose_topic"),
     "option_names": _OPTIONS,
     "option_descriptions": _OPTIONS,
     "terms": ("current",),
 }
+
+
+def _add_simplified(node: Any, simplify: Simplifier) -> None:
+    """Give every Localized text in the loaded config its zh-CN form, converted once, here."""
+    if isinstance(node, Localized):
+        node._zh_cn = simplify(node.zh_tw)
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _add_simplified(getattr(node, name), simplify)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _add_simplified(value, simplify)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _add_simplified(value, simplify)
 
 
 def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -> Facts:
@@ -369,7 +398,16 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         if missing:
             raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
 
-    digest = hashlib.sha256(b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))).hexdigest()
+    overrides_path = directory / OVERRIDES_FILE
+    try:
+        simplify = Simplifier(load_overrides(overrides_path))
+    except OverridesError as exc:
+        raise ConfigError(str(exc)) from None
+    for model in (parsed_facts, parsed_opinions, labels):
+        _add_simplified(model, simplify)
+    hashed = [p.read_bytes() for p in (facts_path, opinions_path, labels_path)]
+    hashed.append(overrides_path.read_bytes() if overrides_path.exists() else b"")
+    digest = hashlib.sha256(b"\0".join(hashed)).hexdigest()
     return Facts(
         order=parsed_facts.order,
         article=parsed_facts.article,
@@ -380,4 +418,5 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         labels=labels,
         version=digest[:16],
         timeline=parsed_facts.timeline,
+        simplify=simplify,
     )

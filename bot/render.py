@@ -1,5 +1,9 @@
 """jinja2 rendering into a Discord-agnostic Answer, plus Discord's size limits.
 
+zh-CN has no templates of its own: it renders the zh-TW templates with mainland number formats, and the finished
+text is converted to Simplified Chinese (bot.simplified) in whole sentences, so phrases that span template and
+config text convert correctly.
+
 A template defines the blocks `title`, `description`, `fields` and `footer`. In `fields`, the shared macro
 `field(name)` marks each field with control characters that cannot come from text (escape() removes them),
 and render() splits on them.
@@ -51,6 +55,8 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 _MARKDOWN = re.compile(r"([\\*_~`|>\[\]()<])")
 # Were a template ever to put user text at the start of a line: a heading ("# ", "-# "), a list ("- ", "1. ").
+# "{{", "{%", "{#", "}}", "%}", "#}" from a user: a zero-width space keeps them from reading as template debris.
+_TEMPLATE_PAIR = re.compile(r"(?<=\{)(?=[{%#])|(?<=[}%#])(?=\})")
 _LINE_START = re.compile(r"^(\s*)(#+|-#|[-+]|\d+\.)(?=\s|$)")
 MAX_ECHO_LENGTH = 100
 # The facts one render() looked up; None outside a render.
@@ -69,7 +75,7 @@ def escape(text: str) -> str:
     if len(cleaned) > MAX_ECHO_LENGTH:
         cleaned = cleaned[: MAX_ECHO_LENGTH - 1] + "…"
     # A zero-width space after @ stops @everyone / @here; angle brackets are escaped, so <@id> is inert too.
-    escaped = _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b")
+    escaped = _TEMPLATE_PAIR.sub("\u200b", _MARKDOWN.sub(r"\\\1", cleaned).replace("@", "@\u200b"))
     return _LINE_START.sub(_escape_line_start, escaped)
 
 
@@ -198,8 +204,9 @@ class Renderer:
         self.version = _tree_hash(directory)
 
     def _make_env(self, directory: Path, lang: Lang) -> jinja2.Environment:
+        text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang  # the language the templates' own text is in
         env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader([directory / lang, directory / "shared"]),
+            loader=jinja2.FileSystemLoader([directory / text_lang, directory / "shared"]),
             undefined=jinja2.StrictUndefined,
             autoescape=False,  # output is Discord markdown, not HTML; user text goes through |user
             trim_blocks=True,
@@ -212,11 +219,11 @@ class Renderer:
             "alloc": lambda v: formatting.exact_percent(Decimal(v), lang),
             "num": lambda v, digits=2: formatting.number(Decimal(v), lang, max_fraction_digits=digits),
             "date": lambda v: (
-                self.facts.label("terms", "current", lang) if v == "current" else formatting.date(v, lang)
+                self.facts.label("terms", "current", text_lang) if v == "current" else formatting.date(v, lang)
             ),
             "timestamp": lambda v: formatting.timestamp(v, lang),
             "fv": lambda f: self._fact_value(f, lang),
-            "l": lambda text: text.get(lang),  # a Localized config text in this language
+            "l": lambda text: text.get(text_lang),  # a Localized config text in this language
             "nest": _nest_quotes,
             "user": escape,
         }
@@ -229,8 +236,9 @@ class Renderer:
             fact=self._fact,
             step=self._step,
             source=self._source_of,
-            label=lambda group, key: self.facts.label(group, key, lang),
-            choice_name=lambda group, key: self._choice_name(group, key, lang),
+            # Chinese text stays Traditional until the whole zh-CN answer is converted once, in render().
+            label=lambda group, key: self.facts.label(group, key, text_lang),
+            choice_name=lambda group, key: self._choice_name(group, key, text_lang),
             FIELD_START=FIELD_START,
             FIELD_BODY=FIELD_BODY,
             INLINE_MARK=INLINE_MARK,
@@ -278,14 +286,18 @@ class Renderer:
         answer_kwargs = {k: context.pop(k) for k in list(context) if k in _ANSWER_EXTRAS}
         used: set[str] = set(uses)
         token = _USED.set(used)
+        text: Callable[[str], str] = str if lang != "zh-CN" else self.facts.simplify
         try:
             return Answer(
                 lang=lang,
-                title=_tidy(self._block(template, "title", context)),
-                description=_tidy(self._block(template, "description", context)),
-                fields=_split_fields(self._block(template, "fields", context)),
-                footer=_tidy(self._block(template, "footer", context)),
-                content=_tidy(self._block(template, "content", context)) or None,
+                title=text(_tidy(self._block(template, "title", context))),
+                description=text(_tidy(self._block(template, "description", context))),
+                fields=tuple(
+                    EmbedField(text(f.name), text(f.value), f.inline)
+                    for f in _split_fields(self._block(template, "fields", context))
+                ),
+                footer=text(_tidy(self._block(template, "footer", context))),
+                content=text(_tidy(self._block(template, "content", context))) or None,
                 facts_used=tuple(sorted(used)),
                 **answer_kwargs,
             )

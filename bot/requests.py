@@ -42,7 +42,7 @@ class Topic(StrEnum):
     TIMELINE = "timeline"
 
 
-LANGUAGE_CHOICES = ("en", "zh-TW", "auto")
+LANGUAGE_CHOICES = ("en", "zh-TW", "zh-CN", "auto")
 # Options in the order a bare (unnamed) value fills them, per command.
 OPTIONS: dict[Command, tuple[str, ...]] = {
     Command.K401: ("topic",),
@@ -92,7 +92,7 @@ class SourcesRequest:
 
 @dataclass(frozen=True)
 class LanguageRequest:
-    language: str | None = None  # en, zh-TW, auto; None shows the current setting
+    language: str | None = None  # en, zh-TW, zh-CN, auto; None shows the current setting
 
 
 @dataclass(frozen=True)
@@ -252,6 +252,16 @@ def parse_request(line: str, facts: Facts) -> Request:
     return build_request(parsed.command, parsed.options, facts)
 
 
+_SIMPLIFIED_REGIONS = ("cn", "sg", "hans", "my")
+
+
 def lang_from_locale(locale: str | None) -> Lang:
-    """Discord/console locale -> answer language: any Chinese locale reads Traditional Chinese, else English."""
-    return "zh-TW" if locale and locale.lower().startswith("zh") else "en"
+    """Discord/console locale -> answer language.
+
+    zh-CN (and Singapore, Malaysia, zh-Hans) read Simplified; zh-TW, zh-HK, zh-MO, zh-Hant and a bare `zh` read
+    Traditional (Hong Kong and Macau write Traditional characters); anything else reads English.
+    """
+    tag = (locale or "").split(".")[0].replace("_", "-").lower()  # "zh_CN.UTF-8" -> "zh-cn"
+    if tag != "zh" and not tag.startswith("zh-"):
+        return "en"
+    return "zh-CN" if any(part in _SIMPLIFIED_REGIONS for part in tag.split("-")[1:]) else "zh-TW"

@@ -224,7 +224,7 @@ class Store:
         self._languages_complete = len(rows) < MAX_REMEMBERED_PREFERENCES
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
-        """Save a language ('en' / 'zh-TW'), or None for automatic; raises StoreUnavailable if it cannot."""
+        """Save a language ('en' / 'zh-TW' / 'zh-CN'), or None for automatic; raises StoreUnavailable if it cannot."""
         if self._db is None:
             raise StoreUnavailable("store is not available")
         try:

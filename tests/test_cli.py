@@ -67,19 +67,19 @@ def test_json_prints_the_exact_discord_payload(capsys: pytest.CaptureFixture[str
     assert embed["title"] == "If 2% of all DC plan assets went into crypto"
     assert embed["description"].startswith("**$244 billion** of new buying")
     assert embed["type"] == "rich"
-    toggle = payload["components"][-1]["components"][-1]
-    assert toggle["label"] == "中文"
-    assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|dc"
+    toggles = payload["components"][-1]["components"]
+    assert [t["label"] for t in toggles] == ["繁體中文", "简体中文"]
+    assert [t["custom_id"] for t in toggles] == ["k4|inflow|zh-TW|0|2%|dc", "k4|inflow|zh-CN|0|2%|dc"]
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+@pytest.mark.parametrize("lang", ["en", "zh-TW", "zh-CN"])
 def test_json_help_has_a_working_language_button(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
     # It crashed: /help's answer carried no state for its button's custom_id.
     status, out = ask(capsys, "/help", "--lang", lang, "--json")
     assert status == 0
-    (button,) = json.loads(out)["components"][0]["components"]
-    other = "zh-TW" if lang == "en" else "en"
-    assert button["custom_id"] == f"k4|help|{other}|0||"
+    buttons = json.loads(out)["components"][0]["components"]
+    others = ["zh-TW", "zh-CN"] if lang == "en" else ["en"]
+    assert [b["custom_id"] for b in buttons] == [f"k4|help|{other}|0||" for other in others]
 
 
 def test_json_error_payload_is_ephemeral(capsys: pytest.CaptureFixture[str]) -> None:

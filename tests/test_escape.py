@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.core import Core
 from bot.facts import Lang
-from bot.render import escape
+from bot.render import Answer, escape, limit_violations
 from bot.requests import UserInputError
 
 # Everything str.splitlines() (and so the renderer's _tidy) breaks a line on, plus tab.
@@ -66,3 +66,10 @@ def test_lone_surrogates_become_replacement_characters(typed: str) -> None:
     escaped = escape(typed)
     escaped.encode("utf-8")  # a Discord payload must be valid UTF-8
     assert "\ufffd" in escaped
+
+
+@pytest.mark.parametrize("typed", ["{{ x }}", "{% if %}", "{# c #}", "a}}b", "%}", "#}"])
+def test_user_text_never_reads_as_template_debris(typed: str) -> None:
+    answer = Answer(lang="en", title="t", description=f"Unknown topic “{escape(typed)}”.")
+    assert limit_violations(answer) == []
+    assert escape(typed).replace("\u200b", "") == typed  # shown as typed: only invisible breaks were added

@@ -55,6 +55,7 @@ _STANCE_NAMES = {"supportive": "Supportive", "cautious": "Cautious", "critical":
 _LANGUAGE_NAMES = {
     "en": "English",
     "zh-TW": "繁體中文 (Traditional Chinese)",
+    "zh-CN": "简体中文 (Simplified Chinese)",
     "auto": "Automatic (from your Discord language)",
 }
 

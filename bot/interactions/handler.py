@@ -19,7 +19,7 @@ from bot.components import ComponentState, decode
 from bot.cooldown import Cooldown
 from bot.core import Core
 from bot.core import Response as CoreResponse
-from bot.facts import LANGS, Lang
+from bot.facts import Lang, parse_lang
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
 from bot.render import Answer
@@ -149,10 +149,9 @@ class InteractionHandler:
             return explicit
         for scope, ident in (("user", interaction.user_id), ("guild", interaction.guild_id)):
             if ident is not None:
-                saved = await self.store.get_language(cast(Scope, scope), ident)
-                for lang in LANGS:
-                    if saved == lang:
-                        return lang
+                saved = parse_lang(await self.store.get_language(cast(Scope, scope), ident))
+                if saved is not None:
+                    return saved
         return lang_from_locale(interaction.locale)
 
     async def _safe_lang(self, interaction: Interaction) -> Lang:

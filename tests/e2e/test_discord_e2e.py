@@ -173,7 +173,7 @@ async def test_page_buttons_walk_the_opinions(harness: Harness) -> None:
     token = await fake.command("opinions")
     first = await fake.wait_reply(token)
     buttons = first.data["components"][0]["components"]
-    assert [b["label"] for b in buttons] == ["Previous", "Next", "中文"]
+    assert [b["label"] for b in buttons] == ["Previous", "Next", "繁體中文", "简体中文"]
     assert buttons[0]["disabled"] is True
     update = await fake.wait_reply(await fake.click(token, buttons[1]["custom_id"]))
     assert update.body["type"] == 7
@@ -189,7 +189,7 @@ async def test_language_toggle_rerenders_the_inflow_answer_in_chinese(harness: H
     fake = harness.fake
     token = await fake.command("inflow", {"allocation": "2%"})
     first = await fake.wait_reply(token)
-    toggle = first.data["components"][-1]["components"][-1]
+    toggle = first.data["components"][-1]["components"][0]
     assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|401k"
     update = await fake.wait_reply(await fake.click(token, toggle["custom_id"]))
     assert update.kind == "edit_original"

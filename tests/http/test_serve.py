@@ -37,7 +37,7 @@ async def test_healthz_reports_the_store(endpoint: Endpoint) -> None:
 # ---------------------------------------------------------------- every command, both languages
 
 
-@pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
+@pytest.mark.parametrize("locale", ["en-US", "zh-TW", "zh-CN"])
 @pytest.mark.parametrize(
     ("name", "options"),
     [
@@ -68,7 +68,7 @@ async def test_every_command_answers_in_the_clients_language(
     check_limits(Reply("edit_original", data))  # the message, however it was delivered
     assert data["allowed_mentions"] == {"parse": []}
     title = data["embeds"][0]["title"]
-    assert bool(CHINESE.search(title)) == (locale == "zh-TW"), title
+    assert bool(CHINESE.search(title)) == (locale != "en-US"), title
     assert data.get("flags", 0) & 64 == (64 if name == "language" else 0)
 
 
@@ -122,7 +122,7 @@ async def test_menu_choice_updates_the_message_in_place(endpoint: Endpoint) -> N
 async def test_page_and_language_buttons(endpoint: Endpoint) -> None:
     first = await endpoint.serve.post(command("opinions"))
     buttons = first.data["components"][0]["components"]
-    assert [b["label"] for b in buttons] == ["Previous", "Next", "中文"]
+    assert [b["label"] for b in buttons] == ["Previous", "Next", "繁體中文", "简体中文"]
     page = await endpoint.serve.post(click(message_from(first.data), buttons[1]["custom_id"]))
     assert page.body["type"] == 7 and page.embed["footer"]["text"].startswith("Page 2/2")
     chinese = await endpoint.serve.post(click(message_from(page.data), buttons[2]["custom_id"]))
@@ -134,7 +134,7 @@ async def test_inflow_language_toggle_after_a_deferral(endpoint: Endpoint) -> No
     payload = command("inflow", {"allocation": "7%"})
     first = await endpoint.serve.post(payload)
     data = (await endpoint.fake.wait_reply(payload["token"])).body if first.body["type"] == 5 else first.data
-    toggle = data["components"][-1]["components"][-1]
+    toggle = next(b for b in data["components"][-1]["components"] if b["label"] == "繁體中文")
     assert toggle["custom_id"] == "k4|inflow|zh-TW|0|7%|401k"
     clicked = click(message_from(data), toggle["custom_id"])
     update = await endpoint.serve.post(clicked)
@@ -148,7 +148,7 @@ async def test_inflow_language_toggle_after_a_deferral(endpoint: Endpoint) -> No
     assert title == "如果 401(k) 計畫資產的7%投入加密貨幣"
 
 
-@pytest.mark.parametrize(("locale", "text"), [("en-US", "out of date"), ("zh-TW", "過期")])
+@pytest.mark.parametrize(("locale", "text"), [("en-US", "out of date"), ("zh-TW", "過期"), ("zh-CN", "过期")])
 async def test_an_id_that_looks_like_ours_but_does_not_decode_is_out_of_date(
     endpoint: Endpoint, locale: str, text: str
 ) -> None:
