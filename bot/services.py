@@ -13,7 +13,11 @@ from bot.facts import load_facts
 from bot.market import MarketData
 from bot.render import Renderer
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
+
+
+class SharedStoreUnreachable(Exception):
+    """BOT_DATABASE_URL is set but the database cannot be used: processes must not run on divergent state."""
 
 
 @dataclass
@@ -25,10 +29,18 @@ class Services:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIterator[Services]:
-    """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all."""
+async def open_services(
+    settings: Settings, *, offline: bool = False, require_shared_store: bool = False
+) -> AsyncIterator[Services]:
+    """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all.
+
+    require_shared_store: with BOT_DATABASE_URL set and the database unusable, raise SharedStoreUnreachable (one
+    line naming host and port) instead of answering from a private, empty state.
+    """
     facts = load_facts()
-    async with Store(settings.db_path) as store, aiohttp.ClientSession() as session:
+    async with open_store(settings) as store, aiohttp.ClientSession() as session:
+        if require_shared_store and store.shared and not store.available:
+            raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
         market = None
         if settings.market_enabled and not offline:
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None

@@ -11,6 +11,8 @@ from bot.facts import Facts, load_facts
 from bot.inflow import MarketCap
 from bot.render import Renderer
 
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def facts() -> Facts:

@@ -104,7 +104,7 @@ async def test_health(tmp_path: Path) -> None:
         assert not healthy and "last seen 630 s ago" in reason
     path.write_bytes(b"garbage" * 1000)
     healthy, reason = check_health(_settings(path))
-    assert not healthy and "unusable" in reason
+    assert not healthy and reason.startswith(f"no store: BOT_DB_PATH {path} is not a SQLite database")
 
 
 def test_health_command_exit_codes(tmp_path: Path) -> None:

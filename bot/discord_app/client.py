@@ -32,6 +32,7 @@ from bot.store import Store, StoreUnavailable
 log = logging.getLogger(__name__)
 
 SYNC_HASH_KEY = "command_sync_hash"
+SYNC_LEASE_SECONDS = 30.0
 
 
 def intents() -> discord.Intents:
@@ -107,8 +108,13 @@ class K401Bot(commands.AutoShardedBot):
         dev_guild_id: int | None = None,
         sync_on_start: bool = True,
         guild_ready_timeout: float = 2.0,
+        shard_count: int | None = None,
+        shard_ids: list[int] | None = None,
     ) -> None:
+        # A gateway cluster: this process runs shard_ids of shard_count (None: discord.py decides, all shards).
+        shards: dict[str, Any] = {"shard_count": shard_count, **({"shard_ids": shard_ids} if shard_ids else {})}
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,  # no prefix commands; slash commands only
             intents=intents(),
             tree_cls=K401Tree,
@@ -302,15 +308,17 @@ class K401Bot(commands.AutoShardedBot):
         payload = await self.command_payload()
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         key = f"{SYNC_HASH_KEY}:{guild_id or 'global'}"
-        if not force and await self.store.get_meta(key) == digest:
-            log.info("commands unchanged since the last sync; not syncing")
-            return False
-        if guild_id:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
-        await self.store.set_meta(key, digest)
+        # Processes starting together take turns; whoever comes second finds the hash already stored.
+        async with self.store.lease(f"sync:{key}", SYNC_LEASE_SECONDS, wait_seconds=SYNC_LEASE_SECONDS):
+            if not force and await self.store.get_meta(key) == digest:
+                log.info("commands unchanged since the last sync; not syncing")
+                return False
+            if guild_id:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+            await self.store.set_meta(key, digest)
         log.info("synced %d commands (%s)", len(payload), f"guild {guild_id}" if guild_id else "global")
         return True

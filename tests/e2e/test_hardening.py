@@ -220,8 +220,8 @@ async def test_store_garbled_mid_run_keeps_answering(harness: Harness) -> None:
 async def test_store_turning_read_only_mid_run(harness: Harness) -> None:
     fake, store = harness.fake, harness.store
     await store.set_language("user", fake.user_id, "en")
-    assert store._db is not None
-    await store._db.execute("PRAGMA query_only = ON")  # SQLite now refuses every write, as on a read-only mount
+    assert store._writer is not None  # type: ignore[attr-defined]
+    store._writer.execute("PRAGMA query_only = ON")  # type: ignore[attr-defined]  # SQLite now refuses every write, as on a read-only mount
     reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "7%"}))
     assert reply.embed["description"].startswith("**$609 billion**")  # answered, just not cached
     saved = await fake.wait_reply(await fake.command("language", {"language": "zh-TW"}))
