@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import time
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -13,6 +20,7 @@ from bot.facts import Facts
 from bot.render import Renderer
 from bot.requests import parse_request
 from bot.store import SQLiteStore, StoreUnavailable, migrations
+from bot.store.base import WRITE_TIMEOUT_SECONDS
 
 
 class FakeClock:
@@ -142,3 +150,150 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
         assert edited_core.data_version != core.data_version
         assert (await edited_core.answer(request, "en")).title == "Risks!"
         assert await store.cache_count() == 2
+
+
+# ---------------------------------------------------------------- real processes and read-only mounts
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, timeout=60, check=False
+    )
+
+
+SET_LANGUAGE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        await store.set_language("user", int(sys.argv[2]), sys.argv[3])
+        print(await store.get_language("user", int(sys.argv[4])))
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_on_one_file_see_each_others_preferences(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    async with SQLiteStore(path) as store:
+        assert await store.get_language("user", 1) is None  # looked up before the other process writes
+        await store.set_language("user", 2, "en")
+        other = _python(SET_LANGUAGE, str(path), "1", "zh-TW", "2")  # writes user 1, reads user 2
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "en"
+        assert await store.get_language("user", 1) == "zh-TW"
+        await store.set_language("user", 2, "zh-CN")
+        assert _python(SET_LANGUAGE, str(path), "3", "en", "2").stdout.strip() == "zh-CN"
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+db.execute("ROLLBACK")
+"""
+
+
+async def test_a_language_write_gives_up_in_time_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    async with SQLiteStore(path) as store:
+        await store.set_language("user", 1, "zh-TW")
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_WRITE_LOCK, str(path), stdin=PIPE, stdout=PIPE, cwd=REPO
+        )
+        try:
+            assert holder.stdout is not None and await holder.stdout.readline() == b"locked\n"
+            started = time.perf_counter()
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await store.set_language("user", 1, "en")
+            waited = time.perf_counter() - started
+            assert WRITE_TIMEOUT_SECONDS - 0.2 < waited < WRITE_TIMEOUT_SECONDS + 0.5  # bounded, inside Discord's 3 s
+            assert await store.get_language("user", 1) == "zh-TW"  # reads never wait for the writer
+            assert not await store.cache_put("k", b"v", 60)
+        finally:
+            assert holder.stdin is not None
+            holder.stdin.close()
+            await holder.wait()
+        await store.set_language("user", 1, "en")  # the lock is gone: saving works again
+        assert await store.get_language("user", 1) == "en"
+
+
+def _read_only_mount_available() -> bool:
+    probe = (
+        subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False) if shutil.which("unshare") else None
+    )
+    return probe is not None and probe.returncode == 0
+
+
+read_only_mount = pytest.mark.skipif(
+    not _read_only_mount_available(), reason="needs `unshare -m` (root) for a real read-only bind mount"
+)
+
+
+def _in_read_only_mount(
+    directory: Path, *command: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in its own mount namespace where `directory` is a read-only bind mount of itself."""
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(directory), *command],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+READ_ONLY_STORE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore, StoreUnavailable
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        print(store.available, store.read_only, await store.get_language("user", 42))
+        try:
+            await store.set_language("user", 42, "en")
+        except StoreUnavailable as exc:
+            print("not saved:", exc)
+asyncio.run(main())
+"""
+
+
+@read_only_mount
+async def test_a_valid_database_on_a_read_only_mount_still_gives_saved_preferences(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    async with SQLiteStore(directory / "bot.sqlite3") as store:
+        await store.set_language("user", 42, "zh-TW")
+    result = _in_read_only_mount(directory, sys.executable, "-c", READ_ONLY_STORE, str(directory / "bot.sqlite3"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "True True zh-TW"
+    assert lines[1].startswith("not saved: saving a language: the store is read-only")
+    assert "is read-only" in result.stderr  # logged once, at start
+
+
+@read_only_mount
+def test_a_damaged_database_that_cannot_be_moved_aside_does_not_stop_the_bot(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    path = directory / "bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 100)
+    path.write_bytes(path.read_bytes()[:100] + b"\xde\xad" * 8000)
+    env = {"BOT_DB_PATH": str(path)}
+    answered = _in_read_only_mount(directory, sys.executable, "-m", "bot", "ask", "/401k topic:risks", env=env)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.startswith("━━ Risks and open questions ━━")
+    assert "is a damaged SQLite database" in answered.stderr and "cannot be moved aside" in answered.stderr
+    assert "Traceback" not in answered.stderr
+    health = _in_read_only_mount(directory, sys.executable, "-m", "bot", "health", env=env)
+    assert health.returncode == 1 and health.stdout.startswith(f"no store: {path}")
+    assert sorted(p.name for p in directory.iterdir()) == ["bot.sqlite3"]  # nothing was renamed
