@@ -20,7 +20,6 @@ from bot.facts import Facts
 from bot.render import Renderer
 from bot.requests import parse_request
 from bot.store import SQLiteStore, StoreUnavailable, migrations
-from bot.store.base import WRITE_TIMEOUT_SECONDS
 
 
 class FakeClock:
@@ -211,7 +210,7 @@ async def test_a_language_write_gives_up_in_time_while_another_process_holds_the
             with pytest.raises(StoreUnavailable, match="locked"):
                 await store.set_language("user", 1, "en")
             waited = time.perf_counter() - started
-            assert WRITE_TIMEOUT_SECONDS - 0.2 < waited < WRITE_TIMEOUT_SECONDS + 0.5  # bounded, inside Discord's 3 s
+            assert 1.0 < waited < 2.0  # it waited for the lock, and gave up leaving time to answer within 3 s
             assert await store.get_language("user", 1) == "zh-TW"  # reads never wait for the writer
             assert not await store.cache_put("k", b"v", 60)
         finally:
