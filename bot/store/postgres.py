@@ -38,6 +38,8 @@ MIGRATION_LOCK_ID = 0x4B343031  # pg_advisory_lock key: "K401"; several processe
 MIGRATION_TIMEOUT_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read still leave time to answer
+# After a call times out (a hanging server), calls fail at once for this long instead of each waiting its timeout.
+BACKOFF_SECONDS = 2.0
 DEFAULT_POOL_MAX = 10
 COOLDOWN_SWEEP_SECONDS = 60.0
 # Losing the connection is worth one immediate retry on a fresh one; a server error is not.
@@ -76,12 +78,12 @@ def describe_error(exc: BaseException, url: str) -> str:
     """A short reason, never carrying the password."""
     if isinstance(exc, TimeoutError):
         text = "timed out"
+    elif isinstance(exc, ConnectionRefusedError) or "connect call failed" in str(exc).lower():
+        text = "connection refused"
     elif isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror.lower()
     else:
         text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        if "connect call failed" in text.lower():
-            text = "connection refused"
     secret = password_of(url)
     return text.replace(secret, "[redacted]") if secret else text
 
@@ -99,6 +101,7 @@ class PostgresStore(Store):
         read_timeout: float = READ_TIMEOUT_SECONDS,
         write_timeout: float = WRITE_TIMEOUT_SECONDS,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        backoff_seconds: float = BACKOFF_SECONDS,
     ) -> None:
         self._url = url
         self.pool_max = pool_max
@@ -107,6 +110,8 @@ class PostgresStore(Store):
         self.read_timeout = read_timeout
         self.write_timeout = write_timeout
         self.connect_timeout = connect_timeout
+        self.backoff_seconds = backoff_seconds
+        self._not_before = 0.0  # monotonic time before which calls fail fast (the server did not answer in time)
         self.holder = uuid.uuid4().hex
         self._pool: asyncpg.Pool | None = None
         self._next_sweep = 0.0
@@ -174,6 +179,17 @@ class PostgresStore(Store):
         pool = self._pool
         if pool is None:
             raise StoreUnavailable(self.problem or "the store is not available")
+        if time.monotonic() < self._not_before:
+            raise StoreUnavailable("PostgreSQL is not responding; retrying shortly")
+        try:
+            return await self._attempt(pool, work, timeout)
+        except TimeoutError:
+            self._not_before = time.monotonic() + self.backoff_seconds
+            raise
+
+    async def _attempt(
+        self, pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float
+    ) -> T:
         deadline = time.monotonic() + timeout
         for attempt in (1, 2):
             remaining = deadline - time.monotonic()
@@ -198,6 +214,8 @@ class PostgresStore(Store):
     async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
         try:
             return await self._call(work, self.write_timeout)
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"{what}: {exc}") from None
         except _ERRORS as exc:
             raise StoreUnavailable(f"{what}: {describe_error(exc, self._url)}") from None
 
