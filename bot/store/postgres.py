@@ -42,7 +42,6 @@ READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read
 BACKOFF_SECONDS = 2.0
 DEFAULT_POOL_MAX = 10
 COOLDOWN_SWEEP_SECONDS = 60.0
-# Losing the connection is worth one immediate retry on a fresh one; a server error is not.
 _CONNECTION_ERRORS = (
     OSError,
     asyncpg.InterfaceError,
@@ -175,7 +174,7 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ plumbing
 
     async def _call(self, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
-        """Run `work` on a pooled connection within `timeout` in all; one retry if the connection was lost."""
+        """Run `work` on a pooled connection within `timeout` in all, or fail at once while backing off."""
         pool = self._pool
         if pool is None:
             raise StoreUnavailable(self.problem or "the store is not available")
@@ -187,22 +186,11 @@ class PostgresStore(Store):
             self._not_before = time.monotonic() + self.backoff_seconds
             raise
 
-    async def _attempt(
-        self, pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float
-    ) -> T:
-        deadline = time.monotonic() + timeout
-        for attempt in (1, 2):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise TimeoutError
-            try:
-                async with asyncio.timeout(remaining):
-                    async with pool.acquire() as conn:
-                        return await work(conn)
-            except _CONNECTION_ERRORS:
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+    @staticmethod
+    async def _attempt(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
+        # The pool replaces connections the server closed; the timeout covers waiting for one as well.
+        async with asyncio.timeout(timeout), pool.acquire() as conn:
+            return await work(conn)
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
