@@ -48,6 +48,7 @@ _CONNECTION_ERRORS = (
     asyncpg.PostgresConnectionError,
     asyncpg.AdminShutdownError,
     asyncpg.CannotConnectNowError,
+    asyncpg.InternalClientError,  # what a connection that the server has just closed may raise
 )
 _ERRORS = (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError)
 T = TypeVar("T")
@@ -188,9 +189,14 @@ class PostgresStore(Store):
 
     @staticmethod
     async def _attempt(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
-        # The pool replaces connections the server closed; the timeout covers waiting for one as well.
-        async with asyncio.timeout(timeout), pool.acquire() as conn:
-            return await work(conn)
+        """One retry on a fresh connection when the server dropped ours (restart, pg_terminate_backend)."""
+        async with asyncio.timeout(timeout):
+            try:
+                async with pool.acquire() as conn:
+                    return await work(conn)
+            except _CONNECTION_ERRORS:
+                async with pool.acquire() as conn:
+                    return await work(conn)
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
