@@ -31,6 +31,7 @@ REQUEST_TIMEOUT_SECONDS = 1.5  # well inside Discord's 3-second window
 MIN_MARKET_CAP = Decimal("1e9")
 MAX_MARKET_CAP = Decimal("1e15")
 SOURCE_NAME = "CoinGecko API"
+MARKET_LEASE = "market_fetch"
 
 
 class MarketDataError(Exception):
@@ -180,15 +181,26 @@ class MarketData:
         if row is None:
             return
         try:
-            self._last_good = MarketSnapshot.from_json(row[1])
+            stored = MarketSnapshot.from_json(row[1])
+            if self._last_good is None or stored.fetched_at > self._last_good.fetched_at:
+                self._last_good = stored
         except (MarketDataError, KeyError, ValueError, TypeError) as exc:
             log.warning("market: ignoring an unreadable stored snapshot: %s", exc)
 
     async def _refresh(self) -> MarketSnapshot | None:
+        # Several processes sharing a store make one outside request per TTL between them: the lease holder
+        # fetches, the others read what it stored.
+        if self.store is not None and not await self.store.try_lease(MARKET_LEASE, self.ttl):
+            self._last_attempt = float("-inf")  # ask the store again next time, not the API
+            self._loaded_from_store = False
+            await self._load_from_store()
+            return self._last_good
         try:
             snapshot = await self._fetch()
         except Exception as exc:  # every failure ends in a fallback, never in a broken answer
             log.warning("market: live data unavailable (%s: %s); using fallback", type(exc).__name__, exc)
+            if self.store is not None:
+                await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
         self._last_good = snapshot
         if self.store is not None:

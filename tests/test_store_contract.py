@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 
+from bot.facts import Facts
+from bot.market import MarketData
 from bot.store import SQLiteStore, Store, StoreUnavailable
 from bot.store.base import SNAPSHOTS_KEPT, Preference
 from bot.store.postgres import PostgresStore
+from tests.fake_market import FakeMarketAPI
 
 Factory = Callable[..., Store]
 
@@ -204,3 +209,27 @@ async def test_an_unusable_store_answers_nothing_and_refuses_settings(unusable_s
         assert await store.cooldown_hit(1, 1, 30.0) == 0  # never lock people out because the store is down
         with pytest.raises(StoreUnavailable):
             await store.set_language("user", 1, "en")
+
+
+async def test_processes_sharing_a_store_make_one_market_request_per_ttl(new_store: Factory, facts: Facts) -> None:
+    clock = FakeClock()
+    async with (
+        FakeMarketAPI() as api,
+        aiohttp.ClientSession() as session,
+        new_store(clock=clock) as first,
+        new_store(clock=clock) as second,
+        new_store(clock=clock) as third,
+    ):
+        markets = [
+            MarketData(session, api.base_url, facts, store=s, ttl_seconds=600, clock=clock)
+            for s in (first, second, third)
+        ]
+        caps = await asyncio.gather(*(m.market_cap() for m in markets))  # all at once: one holds the lease
+        assert api.hits["global"] == 1
+        assert sum(c.kind == "live" for c in caps) >= 1
+        later = [await m.market_cap() for m in markets]  # the others now read what the holder stored
+        assert api.hits["global"] == 1
+        assert [(c.kind, c.usd) for c in later] == [("live", Decimal("3123456789012.5"))] * 3
+        clock.now += 601  # the TTL is over: again exactly one request between them
+        await asyncio.gather(*(m.market_cap() for m in markets))
+        assert api.hits["global"] == 2
