@@ -132,6 +132,7 @@ class FakeDiscord:
         self.login_token: str | None = None
         self.reject_token = False
         self.callback_delay = 0.0
+        self.sync_delay = 0.0
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._changed = asyncio.Condition()
         self._ws: web.WebSocketResponse | None = None  # the latest connection (drop_gateway closes it)
@@ -201,6 +202,8 @@ class FakeDiscord:
         )
 
     async def _put_commands(self, request: web.Request) -> web.Response:
+        if self.sync_delay:  # a slow sync: processes starting together overlap while it is in flight
+            await asyncio.sleep(self.sync_delay)
         body = await request.json()
         self.sync_calls += 1
         self.synced[request.match_info.get("guild", "global")] = body

@@ -73,6 +73,7 @@ class BotProcess:
 async def test_two_shard_processes_share_preferences_and_sync_once(pg_server: str, pg_url: str, tmp_path: Path) -> None:
     assert (shard_of(GUILD_ID, 2), shard_of(OTHER_GUILD_ID, 2)) == (0, 1)
     fake = FakeDiscord(shard_count=2, guild_ids=(GUILD_ID, OTHER_GUILD_ID))
+    fake.sync_delay = 1.0  # both processes reach the sync while the first one's is still in flight
     await fake.start()
     url = with_database(pg_server, urlsplit(pg_url).path.lstrip("/"), password=PASSWORD)  # trust auth ignores it
     base = {
