@@ -233,3 +233,14 @@ async def test_processes_sharing_a_store_make_one_market_request_per_ttl(new_sto
         clock.now += 601  # the TTL is over: again exactly one request between them
         await asyncio.gather(*(m.market_cap() for m in markets))
         assert api.hits["global"] == 2
+
+
+async def test_user_and_server_language_in_one_read(new_store: Factory) -> None:
+    async with new_store() as store:
+        assert await store.get_languages(1, 2) == (None, None)
+        await store.set_language("guild", 2, "zh-TW")
+        await store.set_language("user", 2, "en")  # same id, other scope: not the server's
+        assert await store.get_languages(1, 2) == (None, "zh-TW")
+        await store.set_language("user", 1, "zh-CN")
+        assert await store.get_languages(1, 2) == ("zh-CN", "zh-TW")
+        assert await store.get_languages(1, None) == ("zh-CN", None)  # a DM has no server

@@ -173,11 +173,9 @@ class K401Bot(commands.AutoShardedBot):
         """Explicit choice > the user's /language > the server default > the Discord client's locale."""
         if explicit is not None:
             return explicit
-        for scope, ident in (("user", interaction.user.id), ("guild", interaction.guild_id)):
-            if ident is not None:
-                saved = await self.store.get_language(scope, ident)  # type: ignore[arg-type]
-                if saved in ("en", "zh-TW"):
-                    return "en" if saved == "en" else "zh-TW"
+        for saved in await self.store.get_languages(interaction.user.id, interaction.guild_id):
+            if saved in ("en", "zh-TW"):
+                return "en" if saved == "en" else "zh-TW"
         return lang_from_locale(interaction.locale.value)
 
     # ------------------------------------------------------------------ answering

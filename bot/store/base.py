@@ -91,6 +91,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_language(self, scope: Scope, ident: int) -> str | None: ...
 
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        """The user's and the server's saved language, in one read where the backend allows."""
+        guild = await self.get_language("guild", guild_id) if guild_id is not None else None
+        return await self.get_language("user", user_id), guild
+
     @abc.abstractmethod
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         """Save a language (one of LANGUAGES) or None for automatic; raises StoreUnavailable if it cannot."""

@@ -264,6 +264,19 @@ class PostgresStore(Store):
         )
         return None if value is None else str(value)
 
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT scope, language FROM preferences "
+                "WHERE (scope = 'user' AND id = $1) OR (scope = 'guild' AND id = $2)",
+                user_id,
+                guild_id,
+            ),
+            "preference read",
+        )
+        found = {str(r[0]): str(r[1]) for r in rows or []}
+        return found.get("user"), found.get("guild")
+
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         check_language(language)
         now = self.clock()

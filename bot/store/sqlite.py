@@ -337,6 +337,14 @@ class SQLiteStore(Store):
         rows = await self._read("SELECT language FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
         return str(rows[0][0]) if rows else None
 
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        rows = await self._read(
+            "SELECT scope, language FROM preferences WHERE (scope = 'user' AND id = ?) OR (scope = 'guild' AND id = ?)",
+            (user_id, guild_id),
+        )
+        found = {str(scope): str(language) for scope, language in rows or []}
+        return found.get("user"), found.get("guild")
+
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         check_language(language)
         now = self.clock()
