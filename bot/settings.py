@@ -5,6 +5,7 @@ Every field here is documented in the README's configuration reference and in .e
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -84,10 +85,10 @@ def parse_shard_ids(text: str, count: int) -> list[int]:
     """'0-3' -> [0, 1, 2, 3]; '0,2' -> [0, 2]; every id below count, none twice."""
     ids: list[int] = []
     for part in text.replace(" ", "").split(","):
-        first, _, last = part.partition("-")
-        if not first.isdigit() or (last and not last.isdigit()):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
             raise ValueError(f"BOT_SHARD_IDS {text!r}: use shard numbers like 0-3 or 0,2")
-        ids += range(int(first), int(last or first) + 1)
+        ids += range(int(match[1]), int(match[2] or match[1]) + 1)
     if not ids or len(set(ids)) != len(ids) or max(ids) >= count:
         raise ValueError(f"BOT_SHARD_IDS {text!r}: each shard once, each below BOT_SHARD_COUNT={count}")
     return sorted(ids)
