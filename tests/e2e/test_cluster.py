@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import aiohttp
+
 from tests.e2e.fake_discord import GUILD_ID, OTHER_GUILD_ID, FakeDiscord, shard_of
 from tests.e2e.helpers import TOKEN
 from tests.pg_fixtures import with_database
@@ -109,3 +111,25 @@ async def test_two_shard_processes_share_preferences_and_sync_once(pg_server: st
     assert "/401k" in bots[1].log and "/401k" not in bots[0].log
     for bot in bots:
         assert PASSWORD not in bot.log and "Traceback" not in bot.log
+
+
+async def test_the_fake_routes_guilds_by_shard_and_rejects_a_second_identify() -> None:
+    fake = FakeDiscord(shard_count=2, guild_ids=(GUILD_ID, OTHER_GUILD_ID))
+    await fake.start()
+    identify = {"op": 2, "d": {"token": TOKEN, "shard": [1, 2], "intents": 1, "properties": {}}}
+    try:
+        async with aiohttp.ClientSession() as session:
+            first = await session.ws_connect(fake.gateway_url)
+            assert (await first.receive_json())["op"] == 10  # HELLO
+            await first.send_json(identify)
+            ready = await first.receive_json()
+            assert ready["t"] == "READY" and ready["d"]["guilds"] == [{"id": str(OTHER_GUILD_ID), "unavailable": True}]
+            second = await session.ws_connect(fake.gateway_url)
+            await second.receive_json()
+            await second.send_json(identify)
+            closed = await second.receive()
+            assert (closed.type, closed.data) == (aiohttp.WSMsgType.CLOSE, 4005)
+            assert len(fake.rejected_identifies) == 1 and len(fake.identifies) == 1
+            await first.close()
+    finally:
+        await fake.close()
