@@ -114,6 +114,11 @@ class PostgresStore(Store):
         self._not_before = 0.0  # monotonic time before which calls fail fast (the server did not answer in time)
         self.holder = uuid.uuid4().hex
         self._pool: asyncpg.Pool | None = None
+        # Reads on the reply path use one held connection while it is free: the pool's acquire/release costs more
+        # CPU than the query itself (docs/performance.md). Busy, closed or broken: the pool serves the read.
+        self._reader: asyncpg.Connection | None = None
+        self._reader_busy = False
+        self._reconnecting: asyncio.Task[None] | None = None
         self._next_sweep = 0.0
         self.problem = None
 
@@ -143,6 +148,14 @@ class PostgresStore(Store):
             await self.close()
             self.problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
             log.error("store: %s", self.problem)
+            return
+        await self._connect_reader()
+
+    async def _connect_reader(self) -> None:
+        try:
+            self._reader = await asyncpg.connect(self._url, timeout=self.connect_timeout)
+        except (*_ERRORS, ValueError) as exc:
+            log.warning("store: no dedicated read connection (%s); reads use the pool", describe_error(exc, self._url))
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -165,6 +178,11 @@ class PostgresStore(Store):
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
 
     async def close(self) -> None:
+        if self._reconnecting is not None:
+            self._reconnecting.cancel()
+        if self._reader is not None:
+            reader, self._reader = self._reader, None
+            reader.terminate()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -200,10 +218,38 @@ class PostgresStore(Store):
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
+            if self._reader_free():
+                return await self._read_on_reader(work)
             return await self._call(work, self.read_timeout)
         except (*_ERRORS, StoreUnavailable) as exc:
             log.warning("store: %s failed: %s", what, describe_error(exc, self._url))
             return None
+
+    def _reader_free(self) -> bool:
+        if self._reader_busy or self._pool is None or time.monotonic() < self._not_before:
+            return False
+        if self._reader is not None and self._reader.is_closed():
+            self._reader = None  # the server dropped it: reconnect in the background, the pool serves meanwhile
+        if self._reader is None:
+            if self._reconnecting is None or self._reconnecting.done():
+                self._reconnecting = asyncio.create_task(self._connect_reader())
+            return False
+        return True
+
+    async def _read_on_reader(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        assert self._reader is not None and self._pool is not None
+        reader, self._reader_busy = self._reader, True
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return await work(reader)
+        except TimeoutError:
+            self._not_before = time.monotonic() + self.backoff_seconds
+            raise
+        except _CONNECTION_ERRORS:
+            reader.terminate()
+            return await self._call(work, self.read_timeout)
+        finally:
+            self._reader_busy = False
 
     async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
         try:
