@@ -249,3 +249,20 @@ async def test_copy_store_moves_preferences_and_is_idempotent(pg_url: str, tmp_p
         assert await target.get_meta("gateway_heartbeat") is None and await target.cache_count() == 0
     with sqlite3.connect(sqlite_path) as db:  # the source is untouched
         assert db.execute("SELECT count(*) FROM preferences").fetchone() == (2,)
+
+
+async def test_a_write_cancelled_inside_its_transaction_leaves_no_connection_stuck(pg_url: str) -> None:
+    async with PostgresStore(pg_url, pool_max=2, backoff_seconds=0) as store:
+        blocker = await asyncpg.connect(pg_url)
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("LOCK TABLE market_snapshots IN ACCESS EXCLUSIVE MODE")
+        try:
+            assert not await store.save_snapshot(1.0, "{}")  # gives up inside its own transaction
+        finally:
+            await transaction.rollback()
+            await blocker.close()
+        for i in range(6):  # every pooled connection is clean again
+            assert await store.save_snapshot(10.0 + i, f'{{"n": {i}}}')
+            assert await store.set_meta("k", str(i))
+        assert await store.latest_snapshot() == (15.0, '{"n": 5}')
