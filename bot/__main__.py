@@ -145,6 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "ask":
             return asyncio.run(_ask(settings, args))
         if args.command in ("run", "sync") or (args.command is None and settings.has_token):
+            if settings.token_error:  # only the commands that need the token report a broken token file
+                print(f"settings error: {settings.token_error}", file=sys.stderr)
+                return 2
             from bot.discord_app.runner import run_discord
 
             return run_discord(settings, args)

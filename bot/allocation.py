@@ -56,6 +56,12 @@ class Allocation:
     def values(self) -> tuple[Decimal, ...]:
         return (self.low, self.high) if self.is_range else (self.low,)
 
+    @property
+    def text(self) -> str:
+        """The canonical spelling ("2%", "0.5-2%"), which parses back to this allocation. Component ids carry it
+        rather than what was typed (padding, full-width digits), so they stay short enough for Discord."""
+        return f"{self.low:f}-{self.high:f}%" if self.is_range else f"{self.low:f}%"
+
 
 def _to_percent(raw: str, text: str) -> Decimal:
     try:

@@ -7,6 +7,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
+from bot.allocation import AllocationErrorReason
 from bot.facts import STANCES, Fact, Facts, Lang, Source
 from bot.inflow import MarketCap, estimate
 from bot.render import COLORS, Answer, Control, Renderer
@@ -82,7 +83,7 @@ def answer_inflow(req: InflowRequest, lang: Lang, ctx: AnswerContext) -> Answer:
         est=est,
         color=COLORS["inflow"],
         controls=(language_toggle(ctx.facts, lang),),
-        state={"command": "inflow", "allocation": req.allocation_text, "pool": req.pool.value},
+        state={"command": "inflow", "allocation": req.allocation.text, "pool": req.pool.value},
     )
 
 
@@ -139,10 +140,35 @@ def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, curren
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
-    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),))
+    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),), state={"command": "help"})
+
+
+# Every UserInputError code; templates/<lang>/error.j2 has a message for each (tests render every code in every
+# language and require distinct messages, so a misspelled code in one template cannot hide behind the fallback).
+ERROR_CODES: frozenset[str] = frozenset(
+    {
+        *(f"allocation_{reason.value}" for reason in AllocationErrorReason),
+        "unknown_topic",
+        "unknown_pool",
+        "unknown_stance",
+        "unknown_analyst",
+        "unknown_language",
+        "unknown_command",
+        "unexpected_text",
+        "unbalanced_quotes",
+        "empty_command",
+        "line_too_long",
+        "cooldown",
+        "settings_unavailable",
+        "not_allowed",
+        "internal",
+    }
+)
 
 
 def answer_error(error: UserInputError, lang: Lang, ctx: AnswerContext) -> Answer:
+    if error.code not in ERROR_CODES:  # a typo in the code would otherwise show the generic "sorry" message
+        raise ValueError(f"unknown error code {error.code!r}: add it to ERROR_CODES and every error template")
     return ctx.renderer.render(
         "error",
         lang,

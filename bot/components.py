@@ -31,8 +31,15 @@ class ComponentState:
     options: dict[str, str]
 
 
+class ComponentIdTooLong(ValueError):
+    """The state does not fit Discord's 100-character custom_id; a cut id would re-render a different answer."""
+
+
 def encode(state: dict[str, str], lang: Lang, page: int, *, prefix: str = PREFIX) -> str:
-    command = state["command"]
+    """The custom_id for an answer's state; raises ValueError rather than cut it (decode must give the state back)."""
+    command = state.get("command")
+    if not command:
+        raise ValueError(f"answer state names no command: {state!r}")
     first, second = _ARGS.get(command, ("", ""))
     parts = [
         prefix,
@@ -43,7 +50,9 @@ def encode(state: dict[str, str], lang: Lang, page: int, *, prefix: str = PREFIX
         state.get(second, "") if second else "",
     ]
     custom_id = "|".join(p.replace("|", "") for p in parts)
-    return custom_id[:MAX_CUSTOM_ID]
+    if len(custom_id) > MAX_CUSTOM_ID:
+        raise ComponentIdTooLong(f"custom_id of {len(custom_id)} characters > {MAX_CUSTOM_ID}: {custom_id[:40]}…")
+    return custom_id
 
 
 def decode(custom_id: str) -> ComponentState | None:

@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
-from bot.discord_app.payload import message_payload
 from bot.facts import Lang
 from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.textout import answer_text
@@ -28,6 +27,8 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
     """
     outcome = await core.answer_line(line, lang, chart=as_json or chart_dir is not None)
     if as_json:
+        from bot.discord_app.payload import message_payload  # discord.py only for --json, never for plain answers
+
         payload = message_payload(outcome.answer, outcome.image)
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return outcome.status
@@ -52,11 +53,14 @@ async def interactive(
     core: Core,
     lang: Lang,
     *,
-    stdin: TextIO = sys.stdin,
-    out: TextIO = sys.stdout,
+    stdin: TextIO | None = None,
+    out: TextIO | None = None,
     chart_dir: Path | None = None,
 ) -> int:
     """Answer lines until EOF. `/language zh-TW` switches the console's language."""
+    # Looked up at call time (not bound as defaults at import), so a redirected sys.stdin/stdout is honoured.
+    stdin = sys.stdin if stdin is None else stdin
+    out = sys.stdout if out is None else out
     tty = stdin.isatty()
     if tty:
         out.write(

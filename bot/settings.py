@@ -5,13 +5,54 @@ Every field here is documented in the README's configuration reference and in .e
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, SecretStr, field_validator, model_validator
+from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+TOKEN_FILE_MAX_BYTES = 4096  # a bot token is about 72 characters; anything far larger is the wrong file
+
+
+class TokenFileError(ValueError):
+    """DISCORD_TOKEN_FILE gives no usable token; the message is one line that never contains file content."""
+
+
+def read_token_file(path: Path) -> str:
+    """The token in a (Docker secret) file: a regular file of at most 4 KiB, opened without blocking.
+
+    O_NONBLOCK makes opening a FIFO return at once instead of waiting for a writer; fstat on the open descriptor
+    then rejects FIFOs, devices (/dev/zero) and directories without reading a byte of them.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        raise TokenFileError(f"DISCORD_TOKEN_FILE cannot be read: {exc.strerror}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise TokenFileError("DISCORD_TOKEN_FILE is not a regular file (a FIFO, device or directory?)")
+        data = b""
+        while len(data) <= TOKEN_FILE_MAX_BYTES and (chunk := os.read(fd, TOKEN_FILE_MAX_BYTES + 1 - len(data))):
+            data += chunk
+    except OSError as exc:
+        raise TokenFileError(f"DISCORD_TOKEN_FILE cannot be read: {exc.strerror}") from None
+    finally:
+        os.close(fd)
+    if len(data) > TOKEN_FILE_MAX_BYTES:
+        raise TokenFileError(
+            f"DISCORD_TOKEN_FILE is larger than {TOKEN_FILE_MAX_BYTES} bytes: it should hold the token only"
+        )
+    try:
+        token = data.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise TokenFileError("DISCORD_TOKEN_FILE is not UTF-8 text") from None
+    if not token:
+        raise TokenFileError("DISCORD_TOKEN_FILE is empty")
+    return token
 
 
 class Settings(BaseSettings):
@@ -58,18 +99,30 @@ class Settings(BaseSettings):
             return None
         return parse_shard_ids(self.shard_ids_text, self.shard_count)
 
+    _token_error: str | None = PrivateAttr(default=None)
+
     @model_validator(mode="after")
     def _token_from_file(self) -> Settings:
-        # Docker secrets arrive as files; the environment variable wins when both are set.
+        # Docker secrets arrive as files; the environment variable wins when both are set. A bad file is not an
+        # error here: ask, check-config and the console need no token, so only run/sync report it (token_error).
         if self.discord_token is None and self.discord_token_file is not None:
             try:
-                self.discord_token = SecretStr(self.discord_token_file.read_text(encoding="utf-8").strip())
-            except OSError as exc:
-                raise ValueError(f"DISCORD_TOKEN_FILE cannot be read: {exc.strerror}") from None
+                self.discord_token = SecretStr(read_token_file(self.discord_token_file))
+            except TokenFileError as exc:
+                self._token_error = str(exc)
         return self
 
     @property
+    def token_error(self) -> str | None:
+        """Why DISCORD_TOKEN_FILE gave no token (one line), or None."""
+        return self._token_error
+
+    @property
     def has_token(self) -> bool:
+        """A token is configured: DISCORD_TOKEN, or DISCORD_TOKEN_FILE even when it cannot be read, so that
+        `python -m bot` reports a broken file instead of quietly opening the offline console."""
+        if self._token_error is not None:
+            return True
         return self.discord_token is not None and bool(self.discord_token.get_secret_value().strip())
 
     def secrets(self) -> list[str]:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +12,15 @@ from bot.core import Core
 from bot.facts import Facts, load_facts
 from bot.inflow import MarketCap
 from bot.render import Renderer
+from bot.settings import Settings
+from tests.no_skips import pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary
+
+__all__ = ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]  # BOT_NO_SKIPS hooks
+
+# Every environment variable that configures the bot; a developer's shell may have any of them set.
+SETTING_NAMES = sorted(
+    {f.alias for f in Settings.model_fields.values() if f.alias} | {"DISCORD_TOKEN", "DISCORD_TOKEN_FILE"}
+)
 
 pytest_plugins = ["tests.pg_fixtures"]
 
@@ -35,11 +46,21 @@ def core(facts: Facts, renderer: Renderer) -> Core:
 
 
 @pytest.fixture(autouse=True)
-def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
-    """No test touches the real network, a real token or a database outside its own temp folder."""
-    monkeypatch.delenv("DISCORD_TOKEN", raising=False)
+def isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """No test can see a real token, the checkout's .env, the network or a database outside its temp folder.
+
+    Two independent guards against a token-bearing .env (an admin following the README has one in the checkout):
+    the working directory is a fresh temp folder, and Settings reads no .env file at all. Subprocesses get the same
+    from tests/helpers.py (temp cwd, scrubbed environment); tests/test_cli.py proves both.
+    """
+    workdir = tmp_path_factory.mktemp("cwd")
+    monkeypatch.chdir(workdir)
+    monkeypatch.setitem(Settings.model_config, "env_file", None)
+    for name in SETTING_NAMES:
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BOT_MARKET_ENABLED", "0")
     monkeypatch.setenv("BOT_DB_PATH", str(tmp_path_factory.mktemp("db") / "bot.sqlite3"))
+    return workdir
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +69,13 @@ def restore_logging() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
-    for handler in root.handlers:
+    for handler in list(root.handlers):  # a copy: removing while iterating skipped every other handler
         if handler not in handlers:
             root.removeHandler(handler)
     root.setLevel(level)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # A token in the shell that started pytest must not reach code that reads os.environ before a fixture runs.
+    for name in ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE"):
+        os.environ.pop(name, None)

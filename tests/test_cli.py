@@ -1,72 +1,64 @@
-"""The CLI as a new user runs it: real subprocesses for the happy paths, in-process for failure injection."""
+"""The CLI: happy paths in-process (main() with captured output), a few real subprocesses as smoke tests, and the
+guarantee that no test can pick up a real token from the checkout's .env."""
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import subprocess
 import sys
-import tempfile
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import discord.http
 import pytest
 
 from bot.__main__ import main
 from bot.console import interactive
 from bot.core import Core
+from bot.settings import Settings
+from tests.helpers import REPO, run_cli
 
-REPO = Path(__file__).resolve().parents[1]
-
-
-def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN", "LANG", "LC_ALL")}
-    env["BOT_MARKET_ENABLED"] = "0"  # no outside requests from tests
-    env.setdefault("BOT_DB_PATH", str(Path(tempfile.mkdtemp()) / "bot.sqlite3"))
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=cwd or REPO,
-        timeout=60,
-    )
+FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.token-from-a-dotenv-in-the-checkout-xx"
+# A subprocess that sends discord.py's HTTP traffic to the given URL, then runs the CLI with the remaining args.
+LAUNCH = (
+    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
+    "from bot.__main__ import main; sys.exit(main(sys.argv[2:]))"
+)
 
 
-def test_ask_retirement_one_percent_in_chinese_prints_4340_yi(tmp_path: Path) -> None:
-    # From an unrelated working directory: package data must not depend on the cwd.
-    result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert "4340億美元" in result.stdout
-    assert result.stdout.startswith("━━ 如果全美退休資產的 1% 投入加密貨幣 ━━\n")
+def ask(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    status = main(["ask", *args])
+    return status, capsys.readouterr().out
 
 
-def test_ask_states_the_401k_figure_and_date() -> None:
-    result = run_cli("ask", "/inflow 1%", "--lang", "en")
-    assert result.returncode == 0
-    assert "1% × $8.7 trillion (401(k) plan assets, as of Mar 31, 2025)" in result.stdout
+# ---------------------------------------------------------------- answers, in-process
 
 
-def test_discord_style_options() -> None:
-    result = run_cli("ask", "/inflow allocation:2% pool:retirement", "--lang", "en")
-    assert "**$868 billion** of new buying" in result.stdout
-    result = run_cli("ask", "/opinions stance:cautious", "--lang", "en")
-    assert "Ted Rossman" in result.stdout and "Christopher Bailey" in result.stdout
-    assert "Matt Hougan" not in result.stdout
+def test_ask_states_the_401k_figure_and_date(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = ask(capsys, "/inflow 1%", "--lang", "en")
+    assert status == 0
+    assert "1% × $8.7 trillion (401(k) plan assets, as of Mar 31, 2025)" in out
 
 
-def test_user_input_error_exits_2_with_a_localised_message() -> None:
-    result = run_cli("ask", "/inflow -5%", "--lang", "zh-TW")
-    assert result.returncode == 2
-    assert "是負數；配置比例必須大於 0%" in result.stdout
+def test_discord_style_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert "**$868 billion** of new buying" in ask(capsys, "/inflow allocation:2% pool:retirement", "--lang", "en")[1]
+    out = ask(capsys, "/opinions stance:cautious", "--lang", "en")[1]
+    assert "Ted Rossman" in out and "Christopher Bailey" in out
+    assert "Matt Hougan" not in out
 
 
-def test_json_prints_the_exact_discord_payload() -> None:
-    result = run_cli("ask", "/inflow 2% pool:dc", "--lang", "en", "--json")
-    assert result.returncode == 0
-    payload = json.loads(result.stdout)
+def test_user_input_error_exits_2_with_a_localised_message(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = ask(capsys, "/inflow -5%", "--lang", "zh-TW")
+    assert status == 2
+    assert "是負數；配置比例必須大於 0%" in out
+
+
+def test_json_prints_the_exact_discord_payload(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = ask(capsys, "/inflow 2% pool:dc", "--lang", "en", "--json")
+    assert status == 0
+    payload = json.loads(out)
     assert set(payload) == {"tts", "content", "embeds", "components", "allowed_mentions", "attachments"}
     assert payload["attachments"] == [{"id": 0, "filename": "inflow.png"}]
     assert payload["embeds"][0]["image"] == {"url": "attachment://inflow.png"}
@@ -80,45 +72,50 @@ def test_json_prints_the_exact_discord_payload() -> None:
     assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|dc"
 
 
-def test_json_error_payload_is_ephemeral() -> None:
-    result = run_cli("ask", "/inflow @everyone", "--json")
-    assert result.returncode == 2
-    payload = json.loads(result.stdout)
+@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+def test_json_help_has_a_working_language_button(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
+    # It crashed: /help's answer carried no state for its button's custom_id.
+    status, out = ask(capsys, "/help", "--lang", lang, "--json")
+    assert status == 0
+    (button,) = json.loads(out)["components"][0]["components"]
+    other = "zh-TW" if lang == "en" else "en"
+    assert button["custom_id"] == f"k4|help|{other}|0||"
+
+
+def test_json_error_payload_is_ephemeral(capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = ask(capsys, "/inflow @everyone", "--json")
+    assert status == 2
+    payload = json.loads(out)
     assert payload["flags"] == 64
     assert payload["allowed_mentions"] == {"parse": []}
     assert "@everyone" not in json.dumps(payload, ensure_ascii=False)
 
 
-def test_lang_defaults_from_the_system_locale() -> None:
-    env_result = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "/401k"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        cwd=REPO,
-        timeout=60,
-        env={
-            **{k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"},
-            "LANG": "zh_TW.UTF-8",
-            "LC_ALL": "",
-            "BOT_MARKET_ENABLED": "0",
-        },
-    )
-    assert env_result.stdout.startswith("━━ 401(k) 可以投資加密貨幣了")
+def test_lang_defaults_from_the_system_locale(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", "zh_TW.UTF-8")
+    monkeypatch.delenv("LC_ALL", raising=False)
+    assert ask(capsys, "/401k")[1].startswith("━━ 401(k) 可以投資加密貨幣了")
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    assert ask(capsys, "/401k")[1].startswith("━━ 401(k) plans can now hold crypto")
 
 
-def test_console_without_token_answers_until_eof() -> None:
-    result = run_cli(stdin="/inflow 2%\n/language zh-TW\n/inflow 1% pool:retirement\n/bogus\n")
-    assert result.returncode == 0, result.stderr
-    assert "**$174 billion** of new buying" in result.stdout
-    assert "4340億美元" in result.stdout
-    assert "沒有「/bogus」這個指令" in result.stdout
+def test_console_without_token_answers_until_eof(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("LANG", "en_US.UTF-8")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/inflow 2%\n/language zh-TW\n/inflow 1% pool:retirement\n/bogus\n"))
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert "**$174 billion** of new buying" in out
+    assert "4340億美元" in out
+    assert "沒有「/bogus」這個指令" in out
 
 
-def test_check_config() -> None:
-    result = run_cli("check-config")
-    assert result.returncode == 0
-    assert result.stdout.startswith("config OK: 40 facts, 6 opinions")
+def test_check_config(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check-config"]) == 0
+    assert capsys.readouterr().out.startswith("config OK: 40 facts, 6 opinions")
 
 
 def test_internal_failure_exits_1_with_an_error_id(
@@ -128,7 +125,6 @@ def test_internal_failure_exits_1_with_an_error_id(
         raise RuntimeError("boom")
 
     monkeypatch.setattr("bot.answers.estimate", explode)
-    monkeypatch.setenv("BOT_MARKET_ENABLED", "0")
     assert main(["ask", "/inflow 2%", "--lang", "en"]) == 1
     out = capsys.readouterr().out
     assert "Sorry — this answer failed on our side. Error id `" in out
@@ -153,9 +149,171 @@ async def test_interactive_console_in_process(core: Core) -> None:
     assert "What a 401(k) is" not in text  # stopped at quit
 
 
-def test_chart_dir_writes_the_png_next_to_the_text(tmp_path: Path) -> None:
-    result = run_cli("ask", "/inflow 1-5% pool:dc", "--lang", "zh-TW", "--chart-dir", str(tmp_path / "charts"))
-    assert result.returncode == 0, result.stderr
+def test_chart_dir_writes_the_png_next_to_the_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status, out = ask(capsys, "/inflow 1-5% pool:dc", "--lang", "zh-TW", "--chart-dir", str(tmp_path / "charts"))
+    assert status == 0
     path = tmp_path / "charts" / "zh-TW-inflow.png"
-    assert result.stdout.rstrip().endswith(f"chart: {path}")
+    assert out.rstrip().endswith(f"chart: {path}")
     assert path.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+
+
+# ---------------------------------------------------------------- real processes (smoke tests)
+
+
+def test_subprocess_ask_in_chinese_prints_4340_yi(tmp_path: Path) -> None:
+    # From an unrelated working directory: package data must not depend on the cwd.
+    result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "4340億美元" in result.stdout
+    assert result.stdout.startswith("━━ 如果全美退休資產的 1% 投入加密貨幣 ━━\n")
+
+
+def test_subprocess_console_reads_stdin_until_eof(tmp_path: Path) -> None:
+    result = run_cli(cwd=tmp_path, stdin="/inflow 2%\n/bogus\n", LANG="en_US.UTF-8")
+    assert result.returncode == 0, result.stderr
+    assert "**$174 billion** of new buying" in result.stdout
+    assert "Unknown command “/bogus”. Try `/help`." in result.stdout
+
+
+# ---------------------------------------------------------------- no test can use a real token
+
+
+class _Listener(ThreadingHTTPServer):
+    """Stands where Discord's API would be: counts every request and refuses it (401), so a leaked token fails fast."""
+
+    requests: list[str]
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/api/v10"
+
+
+class _Refuse(BaseHTTPRequestHandler):
+    server: _Listener
+
+    def _refuse(self) -> None:
+        self.server.requests.append(f"{self.command} {self.path}")
+        body = b'{"message": "401: Unauthorized", "code": 0}'
+        self.send_response(401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = _refuse
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def discord_stand_in() -> Iterator[_Listener]:
+    server = _Listener(("127.0.0.1", 0), _Refuse)
+    server.requests = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def dotenv_in_checkout() -> Iterator[Path]:
+    """A token-bearing .env in the checkout, as an admin who followed the README has one; always removed."""
+    path = REPO / ".env"
+    if path.exists():
+        pytest.skip(f"{path} exists; this test never overwrites a real .env")
+    path.write_text(f"DISCORD_TOKEN={FAKE_TOKEN}\n", encoding="utf-8")
+    try:
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def test_tests_run_outside_the_checkout_and_settings_ignore_dotenv(dotenv_in_checkout: Path) -> None:
+    assert Path.cwd().resolve() != REPO and not Path(".env").exists()  # .env is only looked up in the cwd
+    assert not Settings().has_token
+
+
+def test_a_dotenv_token_in_the_checkout_never_starts_the_bot_in_process(
+    dotenv_in_checkout: Path,
+    discord_stand_in: _Listener,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(discord.http.Route, "BASE", discord_stand_in.url)  # where a leaked token would go
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))
+    # Each guard alone must hold. 1: the working directory (Settings reading .env as in production).
+    with monkeypatch.context() as guard:
+        guard.setitem(Settings.model_config, "env_file", ".env")
+        assert main([]) == 0  # the offline console (EOF at once), not the bot
+        assert main(["run"]) == 2
+    # 2: Settings ignoring .env, even with the checkout as the working directory.
+    with monkeypatch.context() as guard:
+        guard.chdir(REPO)
+        assert main([]) == 0
+        assert main(["run"]) == 2
+    assert "DISCORD_TOKEN is not set" in capsys.readouterr().err
+    assert discord_stand_in.requests == []
+
+
+def test_a_dotenv_token_in_the_checkout_never_reaches_a_cli_subprocess(
+    dotenv_in_checkout: Path, discord_stand_in: _Listener, tmp_path: Path
+) -> None:
+    for args, status in (([], 0), (["run"], 2), (["sync"], 2), (["ask", "/401k"], 0)):
+        result = run_cli(*args, cwd=tmp_path, launcher=("-c", LAUNCH, discord_stand_in.url))
+        assert result.returncode == status, (args, result.stderr)
+        assert FAKE_TOKEN not in result.stdout + result.stderr
+    assert discord_stand_in.requests == []
+
+
+# ---------------------------------------------------------------- the core never loads Discord
+
+CORE_PROBE = """
+import sys
+from bot.__main__ import main
+import bot.core, bot.console, bot.store, bot.health, bot.services, bot.settings, bot.logs, bot.answers, bot.render
+import bot.components, bot.market, bot.chart
+assert "discord" not in sys.modules, "importing the core loaded discord"
+for argv in (["ask", "/401k"], ["ask", "/inflow 2%", "--offline"], ["health"], ["check-config"]):
+    main(argv)
+    assert "discord" not in sys.modules, f"{argv} loaded discord"
+main(["ask", "/401k", "--json"])
+assert "discord" in sys.modules  # the probe itself works: --json does need discord.py
+print("core ok")
+"""
+
+
+def test_the_core_and_the_cli_never_import_discord(tmp_path: Path) -> None:
+    result = run_cli(cwd=tmp_path, launcher=("-c", CORE_PROBE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip().endswith("core ok")
+
+
+# Every module under bot/ except the Discord transports; modules added later (a PostgreSQL store, the interaction
+# handler) are covered without editing a list. Packages are entered only after their own check.
+MODULES_PROBE = """
+import importlib, pkgutil, sys
+import bot
+TRANSPORTS = ("bot.discord_app", "bot.http", "bot.__main__")
+def walk(path, prefix):
+    for info in pkgutil.iter_modules(path, prefix):
+        if info.name.startswith(TRANSPORTS):
+            continue
+        module = importlib.import_module(info.name)
+        assert "discord" not in sys.modules, f"{info.name} loads discord"
+        if info.ispkg:
+            walk(module.__path__, info.name + ".")
+walk(bot.__path__, "bot.")
+print("modules ok")
+"""
+
+
+def test_every_core_module_imports_without_discord(tmp_path: Path) -> None:
+    # Modules added later (a PostgreSQL store, the interaction handler) are covered without editing this list.
+    result = run_cli(cwd=tmp_path, launcher=("-c", MODULES_PROBE))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "modules ok"

@@ -7,8 +7,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.allocation import Allocation, parse_allocation
+from bot.answers import AnswerContext, answer
 from bot.facts import Facts
 from bot.inflow import MarketCap, Pool, estimate, inflow_usd, pool_fact, share_of_market
+from bot.requests import parse_request
 
 D = Decimal
 T = D("1e12")
@@ -78,3 +80,32 @@ def test_inflow_is_linear_and_bounded_by_the_pool(percent: Decimal) -> None:
     amount = inflow_usd(percent, pool)
     assert D(0) < amount <= pool
     assert inflow_usd(percent * 2, pool) == amount * 2 or percent * 2 > 100
+
+
+def test_a_range_ending_between_the_fixed_scenarios_gets_both_its_own_rows(facts: Facts) -> None:
+    # 1 is a fixed scenario, 7 is not: the table must still gain a 7% row, marked as the user's, in order.
+    est = estimate(Allocation(D(1), D(7)), Pool.K401, facts, MarketCap.from_config(facts))
+    assert [row.percent for row in est.scenarios] == [D(1), D(2), D(5), D(7), D(10)]
+    assert [row.is_users for row in est.scenarios] == [True, False, False, True, False]
+    assert est.scenarios[3].by_pool[Pool.K401].low_usd == D(609) * B
+    both_new = estimate(Allocation(D(3), D("7.5")), Pool.DC, facts, MarketCap.from_config(facts))
+    assert [(row.percent, row.is_users) for row in both_new.scenarios] == [
+        (D(1), False),
+        (D(2), False),
+        (D(3), True),
+        (D(5), False),
+        (D("7.5"), True),
+        (D(10), False),
+    ]
+
+
+def test_the_rendered_table_shows_a_ranges_upper_end_as_the_users_row(ctx: AnswerContext) -> None:
+    result = answer(parse_request("/inflow 1-7%", ctx.facts), "en", ctx)
+    table = next(f for f in result.fields if f.name.startswith("Scenarios")).value.splitlines()
+    assert table == [
+        "**1%** ◀ yours: $87 billion · $122 billion · $434 billion",
+        "2%: $174 billion · $244 billion · $868 billion",
+        "5%: $435 billion · $610 billion · $2.17 trillion",
+        "**7%** ◀ yours: $609 billion · $854 billion · $3.04 trillion",
+        "10%: $870 billion · $1.22 trillion · $4.34 trillion",
+    ]

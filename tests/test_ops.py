@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -10,16 +11,18 @@ import sqlite3
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from bot.__main__ import main
 from bot.health import HEARTBEAT_KEY, backup, check_health
-from bot.logs import REDACTED, JsonFormatter, RedactSecrets
-from bot.settings import Settings
-from bot.store import Store
+from bot.logs import REDACTED, JsonFormatter, RedactSecrets, setup_logging
+from bot.settings import TOKEN_FILE_MAX_BYTES, Settings
+from bot.store import SQLiteStore
+from tests.helpers import REPO, run_cli, scrubbed_env
 
-REPO = Path(__file__).resolve().parents[1]
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.known-fake-token-to-grep-for-xxxxxx"
 ALIASES = sorted(f.alias for f in Settings.model_fields.values() if f.alias)
 
@@ -36,7 +39,7 @@ def test_env_example_has_every_setting_and_loads(monkeypatch: pytest.MonkeyPatch
         monkeypatch.delenv(alias, raising=False)
     example = (REPO / ".env.example").read_text(encoding="utf-8")
     assert sorted(re.findall(r"^([A-Z_]+)=", example, flags=re.M)) == ALIASES
-    settings = Settings(_env_file=REPO / ".env.example")  # type: ignore[call-arg]
+    settings = Settings(_env_file=REPO / ".env.example")
     assert not settings.has_token and settings.market_enabled and settings.dev_guild_id is None
 
 
@@ -52,10 +55,72 @@ def test_token_file_for_docker_secrets(tmp_path: Path, monkeypatch: pytest.Monke
 
 
 def test_unreadable_token_file_is_one_clear_line(tmp_path: Path) -> None:
-    env = {**os.environ, "DISCORD_TOKEN_FILE": str(tmp_path / "missing")}
-    result = subprocess.run([sys.executable, "-m", "bot", "run"], capture_output=True, text=True, env=env, cwd=REPO)
+    result = run_cli("run", cwd=tmp_path, DISCORD_TOKEN_FILE=str(tmp_path / "missing"))
     assert result.returncode == 2
     assert result.stderr.strip() == "settings error: DISCORD_TOKEN_FILE cannot be read: No such file or directory"
+
+
+NOT_REGULAR = "DISCORD_TOKEN_FILE is not a regular file (a FIFO, device or directory?)"
+# One process runs the commands that need no token, then one that does; a FIFO once hung it, /dev/zero filled memory.
+TOKEN_FILE_PROBE = """
+import io, sys
+from bot.__main__ import main
+sys.stdin = io.StringIO("")
+print([main(["ask", "/401k", "--lang", "en"]), main(["check-config"]), main(["console"]), main(["run"])])
+"""
+
+
+@pytest.mark.parametrize("kind", ["fifo", "/dev/zero"])
+def test_a_token_file_that_is_a_fifo_or_device_is_refused_without_reading_it(kind: str, tmp_path: Path) -> None:
+    path = tmp_path / "fifo"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody ever writes to it: opening it for reading used to wait forever
+    result = run_cli(
+        cwd=tmp_path, launcher=("-c", TOKEN_FILE_PROBE), DISCORD_TOKEN_FILE=str(path if kind == "fifo" else kind)
+    )
+    assert result.stdout.rstrip().endswith("[0, 0, 0, 2]"), result.stderr
+    assert "401(k) plans can now hold crypto" in result.stdout
+    assert result.stderr.strip() == f"settings error: {NOT_REGULAR}"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, NOT_REGULAR),  # a directory
+        (b"x" * (TOKEN_FILE_MAX_BYTES + 1), f"DISCORD_TOKEN_FILE is larger than {TOKEN_FILE_MAX_BYTES} bytes"),
+        (b" \n", "DISCORD_TOKEN_FILE is empty"),
+        (b"\xff\xfe token", "DISCORD_TOKEN_FILE is not UTF-8 text"),
+    ],
+)
+def test_a_broken_token_file_fails_only_the_commands_that_need_the_token(
+    content: bytes | None,
+    message: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = tmp_path / "token"
+    path.mkdir() if content is None else path.write_bytes(content)
+    monkeypatch.setenv("DISCORD_TOKEN_FILE", str(path))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("/sources\n"))
+    assert main(["ask", "/inflow 1%", "--lang", "en"]) == 0
+    assert main(["check-config"]) == 0
+    assert main(["console"]) == 0
+    assert "**$87 billion**" in capsys.readouterr().out
+    for needs_token in (["run"], ["sync"], []):  # no subcommand: a configured token file means the bot
+        assert main(needs_token) == 2
+        err = capsys.readouterr().err
+        assert len(err.splitlines()) == 1 and err.startswith(f"settings error: {message}"), err
+
+
+def test_a_token_file_of_exactly_the_limit_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "token"
+    path.write_bytes(FAKE_TOKEN.encode() + b" " * (TOKEN_FILE_MAX_BYTES - len(FAKE_TOKEN) - 1) + b"\n")
+    assert path.stat().st_size == TOKEN_FILE_MAX_BYTES
+    monkeypatch.setenv("DISCORD_TOKEN_FILE", str(path))
+    settings = Settings()
+    assert settings.token_error is None
+    assert settings.discord_token is not None and settings.discord_token.get_secret_value() == FAKE_TOKEN
 
 
 def test_redaction_filter_scrubs_messages_and_tracebacks() -> None:
@@ -70,18 +135,72 @@ def test_redaction_filter_scrubs_messages_and_tracebacks() -> None:
     assert text.count(REDACTED) == 2
 
 
-def test_token_never_reaches_output_or_logs_of_the_cli(tmp_path: Path) -> None:
-    env = {**os.environ, "DISCORD_TOKEN": FAKE_TOKEN, "LOG_LEVEL": "DEBUG", "BOT_DB_PATH": str(tmp_path / "t.db")}
+def test_token_never_reaches_output_or_logs_of_the_cli(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
     for args in (["ask", "/inflow 2%", "--json"], ["ask", "/sources"], ["health"], ["check-config"]):
-        result = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, cwd=REPO)
-        assert FAKE_TOKEN not in result.stdout + result.stderr, args
+        main(args)
+        captured = capsys.readouterr()
+        assert captured.out and FAKE_TOKEN not in captured.out + captured.err, args
 
 
 def test_json_log_lines_carry_the_interaction_fields() -> None:
     record = logging.LogRecord("bot", logging.INFO, __file__, 1, "/inflow", (), None)
-    record.fields = {"command": "inflow", "latency_ms": 3.2, "cache": "hit"}
+    record.fields = {"command": "inflow", "latency_ms": 3.2, "cache": "hit", "message": "not the message"}
     entry = json.loads(JsonFormatter().format(record))
     assert entry["level"] == "INFO" and entry["command"] == "inflow" and entry["cache"] == "hit"
+    assert entry["message"] == "/inflow"  # a field cannot overwrite the record's own keys
+
+
+def _log_a_leak(secret: str) -> None:
+    """Every way a secret can ride into a record: argument, structured fields (nested), exception, stack."""
+    log = logging.getLogger("bot.leak")
+    try:
+        raise RuntimeError(f"login failed for {secret}")
+    except RuntimeError:
+        log.error(
+            "login with %s failed",
+            secret,
+            exc_info=True,
+            stack_info=True,
+            extra={
+                "fields": {
+                    "token": secret,
+                    "request": {"url": f"https://discord.invalid/{secret}", "headers": [f"Bot {secret}"]},
+                    "count": 3,
+                    "amount": Decimal("1.5"),
+                }
+            },
+        )
+
+
+def test_json_logs_redact_secrets_in_the_message_fields_exception_and_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    setup_logging("INFO", "json", [FAKE_TOKEN])
+    _log_a_leak(FAKE_TOKEN)
+    line = capsys.readouterr().err.strip()
+    assert FAKE_TOKEN not in line
+    entry = json.loads(line)
+    assert entry["message"] == f"login with {REDACTED} failed"
+    assert entry["token"] == REDACTED
+    assert entry["request"] == {"url": f"https://discord.invalid/{REDACTED}", "headers": [f"Bot {REDACTED}"]}
+    assert (entry["count"], entry["amount"]) == (3, "1.5")
+    assert f"RuntimeError: login failed for {REDACTED}" in entry["exception"]
+    assert "_log_a_leak" in entry["stack"]
+
+
+def test_text_logs_redact_secrets_and_use_discord_pys_line_format(capsys: pytest.CaptureFixture[str]) -> None:
+    setup_logging("INFO", "text", [FAKE_TOKEN])
+    _log_a_leak(FAKE_TOKEN)
+    text = capsys.readouterr().err
+    assert FAKE_TOKEN not in text
+    assert re.match(
+        r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\] \[ERROR   \] bot.leak: login with \[redacted\] failed\n", text
+    )
+    assert f"RuntimeError: login failed for {REDACTED}" in text
 
 
 # ---------------------------------------------------------------- health
@@ -94,7 +213,7 @@ def _settings(path: Path, token: str | None = None) -> Settings:
 async def test_health(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     assert check_health(_settings(path)) == (False, f"store {path} does not exist (has the bot started?)")
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert check_health(_settings(path))[0]  # console mode: a readable store is enough
         assert check_health(_settings(path, FAKE_TOKEN)) == (False, "the gateway has not been seen yet")
         now = time.time()
@@ -107,15 +226,17 @@ async def test_health(tmp_path: Path) -> None:
     assert not healthy and reason.startswith(f"no store: BOT_DB_PATH {path} is not a SQLite database")
 
 
-def test_health_command_exit_codes(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_DB_PATH": str(tmp_path / "none.sqlite3")}
-    result = subprocess.run([sys.executable, "-m", "bot", "health"], capture_output=True, text=True, env=env, cwd=REPO)
-    assert result.returncode == 1 and "does not exist" in result.stdout
+def test_health_command_exit_codes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "none.sqlite3"))
+    assert main(["health"]) == 1
+    assert "does not exist" in capsys.readouterr().out
 
 
 async def test_backup_and_restore(tmp_path: Path) -> None:
     live = tmp_path / "bot.sqlite3"
-    async with Store(live) as store:
+    async with SQLiteStore(live) as store:
         await store.set_language("user", 7, "zh-TW")
         size = backup(_settings(live), tmp_path / "backups" / "b.sqlite3")  # while the store is open
         assert size > 0
@@ -123,17 +244,44 @@ async def test_backup_and_restore(tmp_path: Path) -> None:
         assert db.execute("SELECT language FROM preferences WHERE id = 7").fetchone() == ("zh-TW",)
     restored = tmp_path / "restored.sqlite3"
     restored.write_bytes((tmp_path / "backups" / "b.sqlite3").read_bytes())
-    async with Store(restored) as store:
+    async with SQLiteStore(restored) as store:
         assert await store.get_language("user", 7) == "zh-TW"
 
 
-def test_backup_command(tmp_path: Path) -> None:
-    env = {**os.environ, "BOT_DB_PATH": str(tmp_path / "missing.sqlite3")}
+def test_backup_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("BOT_DB_PATH", str(tmp_path / "missing.sqlite3"))
+    assert main(["backup", str(tmp_path / "b.db")]) == 1
+    assert "no store at" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- CI: no silent skips
+
+SKIPPING_TEST = """
+import pytest
+
+def test_runs():
+    pass
+
+def test_needs_a_font():
+    pytest.skip("no CJK font installed")
+"""
+
+
+@pytest.mark.parametrize("no_skips", ["", "1"])
+def test_bot_no_skips_turns_a_skip_into_a_failing_run(no_skips: str, tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(SKIPPING_TEST, encoding="utf-8")
+    env = scrubbed_env(PYTHONPATH=str(REPO), BOT_NO_SKIPS=no_skips)
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "backup", str(tmp_path / "b.db")],
+        [sys.executable, "-m", "pytest", "-p", "tests.no_skips", "-p", "no:cacheprovider", "test_sample.py"],
         capture_output=True,
         text=True,
+        cwd=tmp_path,
         env=env,
-        cwd=REPO,
+        timeout=120,
     )
-    assert result.returncode == 1 and "no store at" in result.stderr
+    assert "1 passed, 1 skipped" in result.stdout
+    if no_skips:
+        assert result.returncode == 1, result.stdout
+        assert "SKIPPED test_sample.py::test_needs_a_font: no CJK font installed" in result.stdout
+    else:
+        assert result.returncode == 0, result.stdout

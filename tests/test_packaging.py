@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from tests.helpers import REPO, scrubbed_env
 
 
 def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> None:
@@ -52,8 +51,7 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
     )
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(target), "BOT_MARKET_ENABLED": "0"}
-    env.pop("DISCORD_TOKEN", None)
+    env = scrubbed_env(PYTHONPATH=str(target), BOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
     code = "import bot.paths as p; print(p.data_root())"
     root = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=elsewhere, check=True

@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Literal
+from typing import Literal, Self
 
 Scope = Literal["user", "guild"]
 LANGUAGES = ("en", "zh-TW", "zh-CN")  # what a preference may hold (absence means automatic)
@@ -39,14 +39,7 @@ class Preference:
 
 
 class Store(abc.ABC):
-    """One interface for both backends; `Store(path)` still opens the default SQLite store."""
-
-    def __new__(cls, *args: Any, **kwargs: Any) -> Store:
-        if cls is Store:  # callers written before the PostgreSQL store: Store(path) is the SQLite store
-            from bot.store.sqlite import SQLiteStore
-
-            return super().__new__(SQLiteStore)
-        return super().__new__(cls)
+    """One interface for both backends: SQLiteStore(path) or PostgresStore(url); open_store(settings) picks."""
 
     #: True when several processes may share this store (then cooldowns and leases must live in it).
     shared: bool = False
@@ -62,7 +55,7 @@ class Store(abc.ABC):
     def description(self) -> str:
         """Where the data lives, safe to print (a URL never shows its password)."""
 
-    async def __aenter__(self) -> Store:
+    async def __aenter__(self) -> Self:
         await self.open()
         return self
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import BodyPartReader, WSMsgType, web
 from aiohttp.test_utils import TestServer
 
 try:  # discord.py asks for zstd-stream when zstandard is installed, zlib-stream otherwise
@@ -219,6 +219,7 @@ class FakeDiscord:
             files: list[tuple[str, bytes]] = []
             reader = await request.multipart()
             async for part in reader:
+                assert isinstance(part, BodyPartReader)  # discord.py sends flat multipart, never nested
                 if part.name == "payload_json":
                     body = json.loads(await part.text())
                 else:

@@ -20,7 +20,7 @@ from bot.facts import Facts
 from bot.render import Renderer
 from bot.requests import parse_request
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
 from tests.e2e.helpers import TOKEN, Harness, check_limits, start_bot, stop_bot
 
@@ -328,7 +328,7 @@ async def test_rejected_token_is_a_login_failure(
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     try:
-        async with Store(tmp_path / "s.sqlite3") as store:
+        async with SQLiteStore(tmp_path / "s.sqlite3") as store:
             bot = K401Bot(Core(facts, renderer, store=store), store)
             async with bot:
                 with pytest.raises(discord.LoginFailure):

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import TOKEN
+from tests.helpers import scrubbed_env
 
-REPO = Path(__file__).resolve().parents[2]
 # The only change to the bot: discord.py's API base URL, set before the CLI runs.
 LAUNCH = (
     "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
@@ -22,13 +21,13 @@ LAUNCH = (
 async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     fake = FakeDiscord()
     await fake.start()
-    env = {**os.environ, "DISCORD_TOKEN": TOKEN, "BOT_DB_PATH": str(tmp_path / "run.sqlite3"), "LOG_LEVEL": "INFO"}
+    env = scrubbed_env(DISCORD_TOKEN=TOKEN, BOT_DB_PATH=str(tmp_path / "run.sqlite3"), LOG_LEVEL="INFO")
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
         LAUNCH,
         fake.api_base,
-        cwd=REPO,
+        cwd=tmp_path,
         env=env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
@@ -36,7 +35,9 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     try:
         await asyncio.wait_for(fake.ready.wait(), 30)
         assert fake.sync_calls == 1
-        await asyncio.sleep(0.3)  # READY → GUILD_CREATE processed
+        # The bot logs "ready:" once READY and GUILD_CREATE are processed: wait for that line, not a fixed time.
+        assert proc.stderr is not None
+        early = await asyncio.wait_for(_read_until(proc.stderr, b"ready: "), 30)
         reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "1%"}), timeout=15)
         assert reply.embed["description"].startswith("**$87 billion** of new buying")
         proc.send_signal(signal.SIGTERM)
@@ -45,15 +46,27 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         if proc.returncode is None:
             proc.kill()
         await fake.close()
-    log = err.decode()
+    log = (early + err).decode()
     assert proc.returncode == 0, log
     assert "shutting down" in log
     assert TOKEN not in log  # the token is never logged
     assert "Traceback" not in log
 
 
+async def _read_until(stream: asyncio.StreamReader, marker: bytes) -> bytes:
+    """Lines from the stream up to and including the first one containing marker (EOF first is an error)."""
+    seen = b""
+    while True:
+        line = await stream.readline()
+        if not line:
+            raise AssertionError(f"process ended before logging {marker!r}:\n{seen.decode()}")
+        seen += line
+        if marker in line:
+            return seen
+
+
 async def test_run_without_a_token_gives_one_line_and_exit_2(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k != "DISCORD_TOKEN"}
+    env = scrubbed_env()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -29,7 +29,7 @@ async def test_language_answers_in_time_and_honestly_while_the_file_is_locked(ha
         str(store.path),
         stdin=PIPE,
         stdout=PIPE,
-        cwd=REPO,  # type: ignore[attr-defined]
+        cwd=REPO,
     )
     try:
         assert holder.stdout is not None and await holder.stdout.readline() == b"locked\n"
