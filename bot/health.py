@@ -44,14 +44,18 @@ def _sqlite_heartbeat(path: Path) -> tuple[bool, str, str | None]:
     problem = foreign_file_problem(path)
     if problem is not None:
         return False, f"no store: {problem}", None
-    try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=2)) as db:
-            if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
-                return False, f"no store: {path} failed its integrity check", None
-            row = db.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
-    except sqlite3.Error as exc:
-        return False, f"no store: {path} is unusable: {exc}", None
-    return True, "store readable", None if row is None else str(row[0])
+    first: sqlite3.Error | None = None
+    for query in ("?mode=ro", "?immutable=1"):  # immutable: a WAL file on a read-only mount, as the bot reads it
+        try:
+            with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + query, uri=True, timeout=2)) as db:
+                if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                    return False, f"no store: {path} failed its integrity check", None
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
+        except sqlite3.Error as exc:
+            first = first or exc
+            continue
+        return True, "store readable", None if row is None else str(row[0])
+    return False, f"no store: {path} is unusable: {first}", None
 
 
 async def _postgres_heartbeat(url: str) -> tuple[bool, str, str | None]:

@@ -276,6 +276,9 @@ async def test_a_valid_database_on_a_read_only_mount_still_gives_saved_preferenc
     assert lines[0] == "True True zh-TW"
     assert lines[1].startswith("not saved: saving a language: the store is read-only")
     assert "is read-only" in result.stderr  # logged once, at start
+    env = {"BOT_DB_PATH": str(directory / "bot.sqlite3")}
+    health = _in_read_only_mount(directory, sys.executable, "-m", "bot", "health", env=env)
+    assert (health.returncode, health.stdout.strip()) == (0, "ok: store readable (console mode, no gateway)")
 
 
 @read_only_mount
@@ -296,3 +299,28 @@ def test_a_damaged_database_that_cannot_be_moved_aside_does_not_stop_the_bot(tmp
     health = _in_read_only_mount(directory, sys.executable, "-m", "bot", "health", env=env)
     assert health.returncode == 1 and health.stdout.startswith(f"no store: {path}")
     assert sorted(p.name for p in directory.iterdir()) == ["bot.sqlite3"]  # nothing was renamed
+
+
+MIGRATE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        print(store.available, store.problem)
+asyncio.run(main())
+"""
+
+
+async def test_processes_starting_together_on_a_new_file_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", MIGRATE, str(path), stdout=PIPE, stderr=PIPE, cwd=REPO
+        )
+        for _ in range(4)
+    ]
+    results = [await p.communicate() for p in procs]
+    assert [out.decode().strip() for out, _ in results] == ["True None"] * 4, [err.decode() for _, err in results]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
