@@ -10,6 +10,7 @@ when the server comes back. The URL's password never leaves this module: `descri
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 import uuid
@@ -88,6 +89,93 @@ def describe_error(exc: BaseException, url: str) -> str:
     return text.replace(secret, "[redacted]") if secret else text
 
 
+async def _end_transaction(conn: asyncpg.Connection) -> None:
+    """On release to the pool: roll back what a cancelled call left open. Nothing else of ours outlives a call,
+    so asyncpg's full reset (a round trip on every release) is not needed."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+class _ReadConnections:
+    """Up to `size` held connections for reads: idle ones are handed out, callers queue for a busy one.
+
+    Lighter than the pool (no proxy, no reset per use); a broken connection is dropped and replaced in the
+    background. `ready` is False until at least one is open, so callers can fall back to the pool.
+    """
+
+    def __init__(self, url: str, size: int, connect_timeout: float) -> None:
+        self.url, self.size, self.connect_timeout = url, size, connect_timeout
+        self._idle: list[asyncpg.Connection] = []
+        self._waiters: collections.deque[asyncio.Future[asyncpg.Connection]] = collections.deque()
+        self._open = 0
+        self._opening: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def ready(self) -> bool:
+        return self._open > 0
+
+    def grow(self) -> None:
+        """Open one more connection in the background, if below size and none is being opened."""
+        if not self._closed and self._open < self.size and (self._opening is None or self._opening.done()):
+            self._opening = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        try:
+            conn = await asyncpg.connect(self.url, timeout=self.connect_timeout)
+        except (*_ERRORS, ValueError) as exc:
+            log.warning("store: read connection not opened (%s); the pool serves reads", describe_error(exc, self.url))
+            return
+        if self._closed:
+            conn.terminate()
+            return
+        self._open += 1
+        self.release(conn, healthy=True)
+        self.grow()
+
+    async def acquire(self) -> asyncpg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.is_closed():
+                return conn
+            self._drop()
+        self.grow()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a connection just as the caller gave up
+                self.release(waiter.result(), healthy=True)
+            raise
+
+    def release(self, conn: asyncpg.Connection, *, healthy: bool) -> None:
+        if not healthy or conn.is_closed() or self._closed:
+            conn.terminate()
+            self._drop()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # a caller that timed out while queueing has gone
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _drop(self) -> None:
+        self._open -= 1
+        self.grow()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._opening is not None:
+            self._opening.cancel()
+        for conn in self._idle:
+            conn.terminate()
+        self._idle.clear()
+        for waiter in self._waiters:
+            waiter.cancel()
+
+
 class PostgresStore(Store):
     shared = True
 
@@ -114,11 +202,9 @@ class PostgresStore(Store):
         self._not_before = 0.0  # monotonic time before which calls fail fast (the server did not answer in time)
         self.holder = uuid.uuid4().hex
         self._pool: asyncpg.Pool | None = None
-        # Reads on the reply path use one held connection while it is free: the pool's acquire/release costs more
-        # CPU than the query itself (docs/performance.md). Busy, closed or broken: the pool serves the read.
-        self._reader: asyncpg.Connection | None = None
-        self._reader_busy = False
-        self._reconnecting: asyncio.Task[None] | None = None
+        # Reads on the reply path use held connections: the pool's acquire/release costs more CPU than the
+        # query itself (docs/performance.md). Until they are open, or when one breaks, the pool serves the read.
+        self._readers = _ReadConnections(url, max(1, pool_max // 2), connect_timeout)
         self._next_sweep = 0.0
         self.problem = None
 
@@ -136,7 +222,7 @@ class PostgresStore(Store):
         """Connect and migrate; on failure `problem` says why in one line (host and port, never the password)."""
         try:
             self._pool = await asyncpg.create_pool(
-                self._url, min_size=1, max_size=self.pool_max, timeout=self.connect_timeout
+                self._url, min_size=1, max_size=self.pool_max, timeout=self.connect_timeout, reset=_end_transaction
             )
         except (*_ERRORS, ValueError) as exc:
             self.problem = f"cannot reach PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
@@ -149,13 +235,7 @@ class PostgresStore(Store):
             self.problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
             log.error("store: %s", self.problem)
             return
-        await self._connect_reader()
-
-    async def _connect_reader(self) -> None:
-        try:
-            self._reader = await asyncpg.connect(self._url, timeout=self.connect_timeout)
-        except (*_ERRORS, ValueError) as exc:
-            log.warning("store: no dedicated read connection (%s); reads use the pool", describe_error(exc, self._url))
+        self._readers.grow()
 
     async def _migrate(self) -> None:
         assert self._pool is not None
@@ -178,11 +258,7 @@ class PostgresStore(Store):
                 await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
 
     async def close(self) -> None:
-        if self._reconnecting is not None:
-            self._reconnecting.cancel()
-        if self._reader is not None:
-            reader, self._reader = self._reader, None
-            reader.terminate()
+        self._readers.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
             try:
@@ -218,38 +294,28 @@ class PostgresStore(Store):
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
-            if self._reader_free():
+            if self._pool is not None and time.monotonic() >= self._not_before and self._readers.ready:
                 return await self._read_on_reader(work)
             return await self._call(work, self.read_timeout)
         except (*_ERRORS, StoreUnavailable) as exc:
             log.warning("store: %s failed: %s", what, describe_error(exc, self._url))
             return None
 
-    def _reader_free(self) -> bool:
-        if self._reader_busy or self._pool is None or time.monotonic() < self._not_before:
-            return False
-        if self._reader is not None and self._reader.is_closed():
-            self._reader = None  # the server dropped it: reconnect in the background, the pool serves meanwhile
-        if self._reader is None:
-            if self._reconnecting is None or self._reconnecting.done():
-                self._reconnecting = asyncio.create_task(self._connect_reader())
-            return False
-        return True
-
     async def _read_on_reader(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-        assert self._reader is not None and self._pool is not None
-        reader, self._reader_busy = self._reader, True
+        healthy = True
         try:
             async with asyncio.timeout(self.read_timeout):
-                return await work(reader)
+                reader = await self._readers.acquire()
+                try:
+                    return await work(reader)
+                except _CONNECTION_ERRORS:
+                    healthy = False
+                finally:
+                    self._readers.release(reader, healthy=healthy)
         except TimeoutError:
-            self._not_before = time.monotonic() + self.backoff_seconds
+            self._not_before = time.monotonic() + self.backoff_seconds  # asyncpg cancelled the query: still usable
             raise
-        except _CONNECTION_ERRORS:
-            reader.terminate()
-            return await self._call(work, self.read_timeout)
-        finally:
-            self._reader_busy = False
+        return await self._call(work, self.read_timeout)  # that connection broke: the pool serves this read
 
     async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
         try:
