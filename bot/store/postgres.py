@@ -41,6 +41,7 @@ CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read still leave time to answer
 # After a call times out (a hanging server), calls fail at once for this long instead of each waiting its timeout.
 BACKOFF_SECONDS = 2.0
+READER_RETRY_SECONDS = 1.0
 DEFAULT_POOL_MAX = 10
 COOLDOWN_SWEEP_SECONDS = 60.0
 _CONNECTION_ERRORS = (
@@ -110,6 +111,7 @@ class _ReadConnections:
         self._open = 0
         self._opening: asyncio.Task[None] | None = None
         self._closed = False
+        self._retry_at = 0.0  # after a failed connect, wait a moment before the next try
 
     @property
     def ready(self) -> bool:
@@ -117,13 +119,15 @@ class _ReadConnections:
 
     def grow(self) -> None:
         """Open one more connection in the background, if below size and none is being opened."""
-        if not self._closed and self._open < self.size and (self._opening is None or self._opening.done()):
+        idle = self._opening is None or self._opening.done()
+        if not self._closed and self._open < self.size and idle and time.monotonic() >= self._retry_at:
             self._opening = asyncio.create_task(self._connect())
 
     async def _connect(self) -> None:
         try:
             conn = await asyncpg.connect(self.url, timeout=self.connect_timeout)
         except (*_ERRORS, ValueError) as exc:
+            self._retry_at = time.monotonic() + READER_RETRY_SECONDS
             log.warning("store: read connection not opened (%s); the pool serves reads", describe_error(exc, self.url))
             return
         if self._closed:
@@ -294,8 +298,10 @@ class PostgresStore(Store):
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
-            if self._pool is not None and time.monotonic() >= self._not_before and self._readers.ready:
-                return await self._read_on_reader(work)
+            if self._pool is not None and time.monotonic() >= self._not_before:
+                if self._readers.ready:
+                    return await self._read_on_reader(work)
+                self._readers.grow()  # none open yet, or all were lost with the server: the pool serves meanwhile
             return await self._call(work, self.read_timeout)
         except (*_ERRORS, StoreUnavailable) as exc:
             log.warning("store: %s failed: %s", what, describe_error(exc, self._url))
