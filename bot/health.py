@@ -17,15 +17,23 @@ from bot.settings import Settings
 from bot.store.sqlite import foreign_file_problem
 
 HEARTBEAT_KEY = "gateway_heartbeat"
+
+
+def heartbeat_key(shard_ids: list[int] | None) -> str:
+    """Each process of a cluster beats for its own shards, so one stopped process is not hidden by the others."""
+    return HEARTBEAT_KEY if not shard_ids else f"{HEARTBEAT_KEY}:{','.join(map(str, shard_ids))}"
+
+
 HEARTBEAT_SECONDS = 30.0
 PG_HEALTH_TIMEOUT_SECONDS = 3.0
 
 
 def check_health(settings: Settings, *, now: float | None = None) -> tuple[bool, str]:
     if settings.database_url is not None:
-        healthy, message, heartbeat = asyncio.run(_postgres_heartbeat(settings.database_url.get_secret_value()))
+        url = settings.database_url.get_secret_value()
+        healthy, message, heartbeat = asyncio.run(_postgres_heartbeat(url, heartbeat_key(settings.shard_ids)))
     else:
-        healthy, message, heartbeat = _sqlite_heartbeat(settings.db_path)
+        healthy, message, heartbeat = _sqlite_heartbeat(settings.db_path, heartbeat_key(settings.shard_ids))
     if not healthy:
         return False, message
     if not settings.has_token:
@@ -38,7 +46,7 @@ def check_health(settings: Settings, *, now: float | None = None) -> tuple[bool,
     return True, f"ok: gateway seen {age:.0f} s ago"
 
 
-def _sqlite_heartbeat(path: Path) -> tuple[bool, str, str | None]:
+def _sqlite_heartbeat(path: Path, key: str) -> tuple[bool, str, str | None]:
     if not path.exists():
         return False, f"store {path} does not exist (has the bot started?)", None
     problem = foreign_file_problem(path)
@@ -50,7 +58,7 @@ def _sqlite_heartbeat(path: Path) -> tuple[bool, str, str | None]:
             with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + query, uri=True, timeout=2)) as db:
                 if db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                     return False, f"no store: {path} failed its integrity check", None
-                row = db.execute("SELECT value FROM meta WHERE key = ?", (HEARTBEAT_KEY,)).fetchone()
+                row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         except sqlite3.Error as exc:
             first = first or exc
             continue
@@ -58,7 +66,7 @@ def _sqlite_heartbeat(path: Path) -> tuple[bool, str, str | None]:
     return False, f"no store: {path} is unusable: {first}", None
 
 
-async def _postgres_heartbeat(url: str) -> tuple[bool, str, str | None]:
+async def _postgres_heartbeat(url: str, key: str) -> tuple[bool, str, str | None]:
     import asyncpg
 
     from bot.store.postgres import describe_error, host_port, migrations, safe_url
@@ -70,7 +78,7 @@ async def _postgres_heartbeat(url: str) -> tuple[bool, str, str | None]:
     try:
         async with asyncio.timeout(PG_HEALTH_TIMEOUT_SECONDS):
             version = await conn.fetchval("SELECT max(version) FROM schema_migrations")
-            heartbeat = await conn.fetchval("SELECT value FROM meta WHERE key = $1", HEARTBEAT_KEY)
+            heartbeat = await conn.fetchval("SELECT value FROM meta WHERE key = $1", key)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
         return False, f"no store: PostgreSQL {safe_url(url)} is not usable: {describe_error(exc, url)}", None
     finally:

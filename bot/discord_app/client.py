@@ -23,7 +23,7 @@ from bot.discord_app.components import AnswerButton, TopicSelect
 from bot.discord_app.payload import NO_MENTIONS, build_files, send_kwargs
 from bot.discord_app.translator import LabelTranslator
 from bot.facts import Lang
-from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
+from bot.health import HEARTBEAT_SECONDS, heartbeat_key
 from bot.memo import LruCache
 from bot.render import Answer
 from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
@@ -152,14 +152,14 @@ class K401Bot(commands.AutoShardedBot):
         """`python -m bot health` reads this timestamp: the gateway was connected at that moment."""
         while not self.is_closed():
             if self.gateway_connected():
-                await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+                await self.store.set_meta(heartbeat_key(self.shard_ids), str(time.time()))
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def on_ready(self) -> None:
         # Start-up objects (config, templates, discord.py state) live for the whole run: keep the collector
         # from re-scanning them on every full collection, which otherwise shows up as latency spikes.
         gc.freeze()
-        await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+        await self.store.set_meta(heartbeat_key(self.shard_ids), str(time.time()))
         log.info("ready: %d guild(s), %d shard(s)", len(self.guilds), self.shard_count or 1)
 
     async def close(self) -> None:

@@ -101,6 +101,15 @@ async def test_two_shard_processes_share_preferences_and_sync_once(pg_server: st
         assert answer.embed["title"] == "風險與疑問"  # the choice made through shard 0 applies on shard 1
 
         assert fake.sync_calls == 1  # two processes started together; the commands were synced once
+
+        for shards, expected in (("0", 0), ("1", 0), ("0,1", 1)):  # each process's own heartbeat
+            env = {**base, "BOT_SHARD_IDS": shards}
+            health = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "health", cwd=tmp_path, env=env, stdout=asyncio.subprocess.PIPE
+            )
+            out, _ = await health.communicate()
+            assert health.returncode == expected, (shards, out)
+        assert out.decode().strip() == "the gateway has not been seen yet"  # no process runs shards 0 and 1
         assert fake.rejected_identifies == []
     finally:
         codes = [await b.stop() for b in bots]
