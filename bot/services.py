@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from bot.market import MarketData
 from bot.render import Renderer
 from bot.settings import Settings
 from bot.store import Store, open_store
+
+log = logging.getLogger(__name__)
 
 
 class SharedStoreUnreachable(Exception):
@@ -39,8 +42,10 @@ async def open_services(
     """
     facts = load_facts()
     async with open_store(settings) as store, aiohttp.ClientSession() as session:
-        if require_shared_store and store.shared and not store.available:
-            raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
+        if store.shared and not store.available:
+            if require_shared_store:
+                raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
+            log.warning("store: %s; answering without it", store.problem)
         market = None
         if settings.market_enabled and not offline:
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None

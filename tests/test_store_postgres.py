@@ -121,6 +121,7 @@ async def test_unreachable_at_start_is_one_line_naming_host_and_port() -> None:
     run = _cli("run", env=env)
     assert run.returncode == 1
     assert run.stderr.strip().splitlines()[-1] == f"cannot reach PostgreSQL at 127.0.0.1:{port}: connection refused"
+    assert run.stderr.count("cannot reach PostgreSQL") == 1  # said once, not logged and printed
     assert "Traceback" not in run.stderr
     health = _cli("health", env=env)
     assert (health.returncode, health.stdout.strip()) == (

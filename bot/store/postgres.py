@@ -230,14 +230,12 @@ class PostgresStore(Store):
             )
         except (*_ERRORS, ValueError) as exc:
             self.problem = f"cannot reach PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
-            log.error("store: %s", self.problem)
-            return
+            return  # the caller decides: `run` stops with this line, a one-off `ask` answers without the store
         try:
             await self._migrate()
         except _ERRORS as exc:
             await self.close()
             self.problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
-            log.error("store: %s", self.problem)
             return
         self._readers.grow()
 
