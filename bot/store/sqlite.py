@@ -442,7 +442,7 @@ class SQLiteStore(Store):
 
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
         if self._writer is None:
-            return not self.read_only  # no store: this process acts alone; read-only: another process writes
+            return True  # no writable store: nothing to coordinate through, this process acts alone
         now = self.clock()
 
         def work(db: sqlite3.Connection) -> bool:
