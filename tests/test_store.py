@@ -255,7 +255,7 @@ from pathlib import Path
 from bot.store import SQLiteStore, StoreUnavailable
 async def main():
     async with SQLiteStore(Path(sys.argv[1])) as store:
-        print(store.available, store.read_only, await store.get_language("user", 42))
+        print(store.available, store.read_only, await store.get_language("user", 42), await store.try_lease("sync", 30))
         try:
             await store.set_language("user", 42, "en")
         except StoreUnavailable as exc:
@@ -273,7 +273,7 @@ async def test_a_valid_database_on_a_read_only_mount_still_gives_saved_preferenc
     result = _in_read_only_mount(directory, sys.executable, "-c", READ_ONLY_STORE, str(directory / "bot.sqlite3"))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "True True zh-TW"
+    assert lines[0] == "True True zh-TW True"  # the lease: nothing to coordinate through, so no waiting on it
     assert lines[1].startswith("not saved: saving a language: the store is read-only")
     assert "is read-only" in result.stderr  # logged once, at start
     env = {"BOT_DB_PATH": str(directory / "bot.sqlite3")}
