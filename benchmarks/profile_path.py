@@ -56,6 +56,7 @@ async def profile(command: str, click: bool, n: int) -> cProfile.Profile:
             profiler.disable()
             await bot.close()
             await task
+            await bot.core.close()  # background cache writes land before the store closes
     await fake.close()
     return profiler
 

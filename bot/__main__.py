@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.facts import ConfigError, Lang, load_facts
+from bot.facts import LANGS, ConfigError, load_facts
 from bot.health import backup, check_health
 from bot.logs import setup_logging
 from bot.settings import Settings
@@ -28,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command")
     ask = sub.add_parser("ask", help="answer one command and exit (0 answer, 2 input error, 1 failure)")
     ask.add_argument("line", help='e.g. "/inflow 2%% pool:dc"')
-    ask.add_argument("--lang", choices=["en", "zh-TW"], default=None, help="answer language (default: from $LANG)")
+    ask.add_argument("--lang", choices=LANGS, default=None, help="answer language (default: from $LANG)")
     ask.add_argument("--json", action="store_true", help="print the exact Discord message payload")
     ask.add_argument("--offline", action="store_true", help="no outside requests: config figures only")
     ask.add_argument("--chart-dir", type=Path, default=None, help="write /inflow's chart (PNG) into this folder")
@@ -60,8 +60,7 @@ def _check_config() -> int:
     ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
     problems: list[str] = []
     requests: list[Request] = [*(K401Request(t) for t in Topic), OpinionsRequest(), SourcesRequest()]
-    langs: tuple[Lang, ...] = ("en", "zh-TW")
-    for lang in langs:
+    for lang in LANGS:
         for request in requests:
             problems += [f"{lang} {request}: {p}" for p in limit_violations(answer(request, lang, ctx))]
     if problems:

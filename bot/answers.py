@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from bot.allocation import AllocationErrorReason
 from bot.facts import STANCES, Fact, Facts, Lang, Source
-from bot.inflow import MarketCap, estimate
+from bot.inflow import MarketCap, Pool, estimate, headline_check, pool_fact
 from bot.render import COLORS, Answer, Control, Renderer
 from bot.requests import (
     HelpRequest,
@@ -42,9 +42,16 @@ class AnswerContext:
     market_cap: MarketCap
 
 
-def language_toggle(facts: Facts, lang: Lang) -> Control:
-    other: Lang = "en" if lang == "zh-TW" else "zh-TW"
-    return Control("button", "lang", facts.label("controls", "switch_language", lang), value=other)
+def language_toggle(facts: Facts, lang: Lang) -> tuple[Control, ...]:
+    """A Chinese answer switches to English; an English one offers both Chinese scripts, each named in itself.
+
+    The answer is cached per language, not per reader, so it cannot know which Chinese its reader wants: the reader
+    picks 繁體中文 or 简体中文.
+    """
+    if lang != "en":
+        return (Control("button", "lang", facts.label("controls", "switch_language", lang), value="en"),)
+    chinese: tuple[Lang, ...] = ("zh-TW", "zh-CN")
+    return tuple(Control("button", "lang", facts.label("languages", c, c), value=c) for c in chinese)
 
 
 def _pager(facts: Facts, lang: Lang, action: str, page: int, pages: int) -> tuple[Control, ...]:
@@ -65,24 +72,35 @@ def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
         value=req.topic.value,
         options=tuple((t.value, facts.label("topics", t.value, lang)) for t in Topic),
     )
+    steps = facts.timeline.step if req.topic is Topic.TIMELINE else ()
+    uses = [f"timeline:{s.id}" for s in steps] + [f"source:{s.source}" for s in steps]
     return ctx.renderer.render(
         "401k",
         lang,
+        uses=uses,
         topic=req.topic.value,
+        steps=steps,
+        reviewed=facts.timeline.reviewed,
+        check=headline_check(facts),
         color=COLORS["info"],
-        controls=(select, language_toggle(facts, lang)),
+        controls=(select, *language_toggle(facts, lang)),
         state={"command": "401k", "topic": req.topic.value},
     )
 
 
 def answer_inflow(req: InflowRequest, lang: Lang, ctx: AnswerContext) -> Answer:
     est = estimate(req.allocation, req.pool, ctx.facts, ctx.market_cap)
+    # Every pool appears in the comparison and the scenario table, whichever one the user picked.
+    uses = [pool_fact(ctx.facts, p).id for p in Pool]
+    if ctx.market_cap.fact_id is not None:
+        uses.append(ctx.market_cap.fact_id)
     return ctx.renderer.render(
         "inflow",
         lang,
+        uses=uses,
         est=est,
         color=COLORS["inflow"],
-        controls=(language_toggle(ctx.facts, lang),),
+        controls=language_toggle(ctx.facts, lang),
         state={"command": "inflow", "allocation": req.allocation.text, "pool": req.pool.value},
     )
 
@@ -94,10 +112,15 @@ def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: 
     pages = max(1, math.ceil(len(matching) / OPINIONS_PER_PAGE)) if analyst is None else 1
     page = min(max(page, 0), pages - 1)
     shown = matching[page * OPINIONS_PER_PAGE : (page + 1) * OPINIONS_PER_PAGE]
-    counts = Counter(o.stance for o in facts.opinions)
+    # A summary of views quotes no one: it is not counted as an analyst.
+    counts = Counter(o.stance for o in facts.opinions if o.is_analyst)
+    summaries = [o for o in facts.opinions if not o.is_analyst]
+    uses = [f"opinion:{o.id}" for o in ([analyst] if analyst else shown)]
     return ctx.renderer.render(
         "opinions",
         lang,
+        uses=uses,
+        summaries=summaries,
         analyst=analyst,
         stance=req.stance,
         shown=shown,
@@ -105,7 +128,7 @@ def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: 
         page=page,
         pages=pages,
         color=COLORS["opinions"],
-        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        controls=(*_pager(facts, lang, "page", page, pages), *language_toggle(facts, lang)),
         state={
             "command": "opinions",
             "stance": req.stance or "",
@@ -121,15 +144,17 @@ def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: in
     page = min(max(page, 0), pages - 1)
     groups: list[tuple[str, list[Fact]]] = [(g, [f for f in facts.facts if f.group == g]) for g in SOURCE_PAGES[page]]
     documents: list[Source] = list(facts.sources.values()) if not SOURCE_PAGES[page] else []
+    uses = [f"source:{key}" for key in facts.sources] if documents else []
     return ctx.renderer.render(
         "sources",
         lang,
+        uses=uses,
         groups=groups,
         documents=documents,
         page=page,
         pages=pages,
         color=COLORS["sources"],
-        controls=(*_pager(facts, lang, "page", page, pages), language_toggle(facts, lang)),
+        controls=(*_pager(facts, lang, "page", page, pages), *language_toggle(facts, lang)),
         state={"command": "sources", "page": str(page)},
     )
 
@@ -140,7 +165,7 @@ def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, curren
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
-    return ctx.renderer.render("help", lang, controls=(language_toggle(ctx.facts, lang),), state={"command": "help"})
+    return ctx.renderer.render("help", lang, controls=language_toggle(ctx.facts, lang), state={"command": "help"})
 
 
 # Every UserInputError code; templates/<lang>/error.j2 has a message for each (tests render every code in every

@@ -1,8 +1,10 @@
 """The /inflow chart: scenario bars of the chosen pool against the crypto market cap, as a PNG.
 
 matplotlib (Agg) is imported on the first chart only, so start-up and idle memory never pay for it; callers run
-render_inflow_chart() in an executor because it is CPU work. Chinese labels need a CJK font: without one the
-chart falls back to English labels (and says so in the log) rather than drawing empty boxes.
+render_inflow_chart() in an executor because it is CPU work. Chinese labels need a CJK font: an installed one is
+the first choice; otherwise the package's own subset of Noto Sans CJK (bot/fonts/, made by scripts/subset_font.py)
+draws them. Only when that file is missing or broken does the chart fall back to English labels (and say so in the
+log) rather than draw empty boxes. zh-CN labels are the zh-TW ones converted to Simplified (bot.simplified).
 """
 
 from __future__ import annotations
@@ -11,32 +13,69 @@ import datetime as dt
 import functools
 import io
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from bot import formatting
 from bot.facts import Lang
 from bot.inflow import Estimate
+from bot.simplified import default_simplifier
 
 log = logging.getLogger(__name__)
 
 WIDTH, HEIGHT, DPI = 1200, 675, 100
-CJK_FONT_CANDIDATES = (
-    "Noto Sans CJK TC",
-    "Noto Sans CJK JP",
-    "Noto Sans CJK SC",
-    "Noto Sans TC",
-    "Source Han Sans TW",
-    "WenQuanYi Micro Hei",
-    "WenQuanYi Zen Hei",
-    "AR PL UMing TW",
-    "Droid Sans Fallback",
-)
-# The y axis counts in the unit each language thinks in: US$ billions, or 億 (100 million) US dollars.
-_AXIS_UNIT: dict[Lang, Decimal] = {"en": Decimal("1e9"), "zh-TW": Decimal("1e8")}
+# Installed fonts to prefer, per script (mainland glyph shapes for zh-CN, Taiwan's for zh-TW).
+CJK_FONT_CANDIDATES: dict[Lang, tuple[str, ...]] = {
+    "zh-TW": (
+        "Noto Sans CJK TC",
+        "Noto Sans TC",
+        "Source Han Sans TW",
+        "Noto Sans CJK JP",
+        "Noto Sans CJK SC",
+        "WenQuanYi Micro Hei",
+        "WenQuanYi Zen Hei",
+        "AR PL UMing TW",
+        "Droid Sans Fallback",
+    ),
+    "zh-CN": (
+        "Noto Sans CJK SC",
+        "Noto Sans SC",
+        "Source Han Sans CN",
+        "Source Han Sans SC",
+        "WenQuanYi Micro Hei",
+        "WenQuanYi Zen Hei",
+        "Noto Sans CJK TC",
+        "Noto Sans CJK JP",
+        "Droid Sans Fallback",
+    ),
+}
+FONT_DIR = Path(__file__).resolve().parent / "fonts"
+
+
+@dataclass(frozen=True)
+class BundledFont:
+    """A subset font shipped in the package; its family name is our own so it never shadows an installed one."""
+
+    filename: str
+    family: str
+
+    @property
+    def path(self) -> Path:
+        return FONT_DIR / self.filename
+
+
+BUNDLED_FONTS: dict[Lang, BundledFont] = {
+    "zh-TW": BundledFont("k401-chart-sans-tc.otf", "K401 Chart Sans TC"),
+    "zh-CN": BundledFont("k401-chart-sans-sc.otf", "K401 Chart Sans SC"),
+}
+# The y axis counts in the unit each language thinks in: US$ billions, or 億/亿 (100 million) US dollars.
+_AXIS_UNIT: dict[Lang, Decimal] = {"en": Decimal("1e9"), "zh-TW": Decimal("1e8"), "zh-CN": Decimal("1e8")}
 _HIGHLIGHT, _BAR, _LINE = "#2F855A", "#A0AEC0", "#C53030"
 
+# English and Traditional Chinese; Simplified is converted from the Traditional text.
 _TEXT: dict[Lang, dict[str, str]] = {
     "en": {
         "title": "If {pct} of {pool} went into crypto",
@@ -44,21 +83,28 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "xlabel": "Share of the pool moved into crypto",
         "market": "Total crypto market cap {value}",
         "pool_note": "{pool}: {value} (as of {date})",
-        "yours": "yours",
+        "yours": " (yours)",
+        "source": "{note} · {source}, {date}",
     },
     "zh-TW": {
-        "title": "如果{pool}的 {pct} 投入加密貨幣",
+        "title": "{pool}：若{pct}投入加密貨幣",
         "ylabel": "新增買盤（億美元）",
         "xlabel": "資金池投入加密貨幣的比例",
-        "market": "加密貨幣總市值 {value}",
-        "pool_note": "{pool}：{value}（截至 {date}）",
-        "yours": "你的",
+        "market": "加密貨幣總市值：{value}",
+        "pool_note": "{pool}：{value}（截至{date}）",
+        "yours": "（你的）",
+        "source": "{note}・{source}，{date}",
     },
 }
 _POOL_NAMES: dict[Lang, dict[str, str]] = {
-    "en": {"401k": "401(k) plans", "dc": "all DC plans", "retirement": "all US retirement assets"},
-    "zh-TW": {"401k": "401(k) 計畫", "dc": "全部 DC 計畫", "retirement": "全美退休資產"},
+    "en": {"401k": "401(k) plan assets", "dc": "all DC plan assets", "retirement": "all US retirement assets"},
+    "zh-TW": {"401k": "401(k) 計畫資產", "dc": "全部確定提撥制計畫資產", "retirement": "全美退休資產"},
 }
+
+
+def chart_texts() -> list[str]:
+    """Every fixed label text in Traditional Chinese (scripts/subset_font.py puts their glyphs in the subset)."""
+    return [*_TEXT["zh-TW"].values(), *_POOL_NAMES["zh-TW"].values()]
 
 
 @dataclass(frozen=True)
@@ -88,13 +134,94 @@ def chart_series(est: Estimate) -> ChartSeries:
     )
 
 
-@functools.cache
-def find_cjk_font() -> str | None:
-    """The first installed font that can draw Traditional Chinese, or None."""
+def _installed_families() -> set[str]:
     from matplotlib import font_manager
 
-    installed = {f.name for f in font_manager.fontManager.ttflist}
-    return next((name for name in CJK_FONT_CANDIDATES if name in installed), None)
+    return {f.name for f in font_manager.fontManager.ttflist}
+
+
+def bundled_font(lang: Lang) -> str | None:
+    """Register the package's subset font for `lang` with matplotlib; its family name, or None if it is unusable."""
+    font = BUNDLED_FONTS[lang]
+    return _register_font(font.path, font.family)
+
+
+@functools.cache
+def _register_font(path: Path, family: str) -> str | None:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    try:
+        # Open it first: addfont() would accept a broken file and fail only when the chart is drawn.
+        if FT2Font(str(path)).get_char_index(ord("億")) == 0:
+            raise ValueError("no CJK glyphs")
+        font_manager.fontManager.addfont(str(path))
+    except Exception as exc:
+        log.warning("chart: the bundled CJK font %s is unusable (%s)", path, exc)
+        return None
+    return family
+
+
+@functools.cache
+def find_cjk_font(lang: Lang = "zh-TW") -> str | None:
+    """An installed font that can draw `lang` (the first choice), else the bundled subset, else None."""
+    installed = _installed_families()
+    system = next((name for name in CJK_FONT_CANDIDATES[lang] if name in installed), None)
+    return system or bundled_font(lang)
+
+
+def _simplifier(lang: Lang) -> Callable[[str], str]:
+    return default_simplifier() if lang == "zh-CN" else str
+
+
+@dataclass(frozen=True)
+class ChartLabels:
+    """Every text the chart draws, in the language it is drawn in."""
+
+    title: str
+    ylabel: str
+    xlabel: str
+    ticks: tuple[str, ...]
+    captions: tuple[str, ...]
+    market: str
+    note: str
+
+    def all(self) -> tuple[str, ...]:
+        return (self.title, self.ylabel, self.xlabel, *self.ticks, *self.captions, self.market, self.note)
+
+
+def chart_labels(est: Estimate, lang: Lang) -> ChartLabels:
+    series = chart_series(est)
+    text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang
+    text, pool_name = _TEXT[text_lang], _POOL_NAMES[text_lang][est.pool.value]
+    allocation = est.allocation
+    pct = formatting.exact_percent(allocation.low, lang)  # the allocation exactly as typed
+    if allocation.is_range:
+        pct += "–" + formatting.exact_percent(allocation.high, lang)
+    captions = tuple(
+        formatting.money(value, lang) + (text["yours"] if mine else "")
+        for value, mine in zip(series.values_usd, series.highlighted, strict=True)
+    )
+    mc = est.market_cap
+    note = text["pool_note"].format(
+        pool=pool_name,
+        value=formatting.fact_value(est.pool_fact, lang),
+        date=formatting.date(est.pool_as_of, lang),
+    )
+    market_date = (
+        formatting.timestamp(mc.as_of, lang) if isinstance(mc.as_of, dt.datetime) else formatting.date(mc.as_of, lang)
+    )
+    convert = _simplifier(lang)
+    footnote = text["source"].format(note=note, source=mc.source_in(text_lang), date=market_date)
+    return ChartLabels(
+        title=convert(text["title"].format(pct=pct, pool=pool_name)),
+        ylabel=convert(text["ylabel"]),
+        xlabel=convert(text["xlabel"]),
+        ticks=tuple(formatting.exact_percent(p, lang) for p in series.percents),
+        captions=tuple(convert(c) for c in captions),
+        market=convert(text["market"].format(value=formatting.money(series.market_cap_usd, lang))),
+        note=convert(footnote),
+    )
 
 
 def _new_figure() -> Any:
@@ -124,30 +251,24 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
 
     label_lang: Lang = lang
     font = cjk_font
-    if lang == "zh-TW" and font is None and detect_font:
-        font = find_cjk_font()
-    if lang == "zh-TW" and font is None:
-        log.warning("chart: no CJK font installed (e.g. fonts-noto-cjk); drawing this chart with English labels")
+    if lang != "en" and font is None and detect_font:
+        font = find_cjk_font(lang)
+    if lang != "en" and font is None:
+        log.warning(
+            "chart: no CJK font installed and the bundled one is unusable; drawing this chart with English labels"
+        )
         label_lang = "en"
 
     series = chart_series(est)
-    text = _TEXT[label_lang]
-    pool_name = _POOL_NAMES[label_lang][est.pool.value]
-    allocation = est.allocation
-    pct = formatting.percent(allocation.low, label_lang, max_fraction_digits=4)
-    if allocation.is_range:
-        pct += "–" + formatting.percent(allocation.high, label_lang, max_fraction_digits=4)
-
+    labels = chart_labels(est, label_lang)
     with rc_context({"font.family": [font or "DejaVu Sans", "DejaVu Sans"]}):
         fig = _new_figure()
         ax = fig.add_subplot()
-        labels = [formatting.percent(p, label_lang, max_fraction_digits=4) for p in series.percents]
         unit = _AXIS_UNIT[label_lang]
         heights = [float(v / unit) for v in series.values_usd]
         colors = [_HIGHLIGHT if h else _BAR for h in series.highlighted]
-        bars = ax.bar(labels, heights, color=colors, width=0.6)
-        for bar, value, mine in zip(bars, series.values_usd, series.highlighted, strict=True):
-            caption = formatting.money(value, label_lang) + (f" ({text['yours']})" if mine else "")
+        bars = ax.bar(labels.ticks, heights, color=colors, width=0.6)
+        for bar, caption, mine in zip(bars, labels.captions, series.highlighted, strict=True):
             ax.annotate(
                 caption,
                 (bar.get_x() + bar.get_width() / 2, bar.get_height()),
@@ -161,7 +282,7 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
         market_b = float(series.market_cap_usd / unit)
         ax.axhline(market_b, color=_LINE, linestyle="--", linewidth=1.5)
         ax.annotate(
-            text["market"].format(value=formatting.money(series.market_cap_usd, label_lang)),
+            labels.market,
             (0.01, market_b),
             xycoords=("axes fraction", "data"),
             va="bottom",
@@ -171,23 +292,12 @@ def render_inflow_chart(est: Estimate, lang: Lang, *, cjk_font: str | None = Non
             textcoords="offset points",
         )
         ax.set_ylim(0, max([*heights, market_b]) * 1.12)
-        ax.set_title(text["title"].format(pct=pct, pool=pool_name), fontsize=16, loc="left")
-        ax.set_ylabel(text["ylabel"])
+        ax.set_title(labels.title, fontsize=16, loc="left")
+        ax.set_ylabel(labels.ylabel)
         ax.yaxis.set_major_formatter(lambda y, _pos: f"{y:,.0f}")
-        ax.set_xlabel(text["xlabel"])
+        ax.set_xlabel(labels.xlabel)
         ax.spines[["top", "right"]].set_visible(False)
-        mc = est.market_cap
-        note = text["pool_note"].format(
-            pool=pool_name,
-            value=formatting.fact_value(est.pool_fact, label_lang),
-            date=formatting.date(est.pool_fact.as_of, label_lang),
-        )
-        market_date = (
-            formatting.timestamp(mc.as_of, label_lang)
-            if isinstance(mc.as_of, dt.datetime)
-            else formatting.date(mc.as_of, label_lang)
-        )
-        fig.text(0.01, 0.01, f"{note} · {mc.source}, {market_date}", fontsize=9, color="#4A5568")
+        fig.text(0.01, 0.01, labels.note, fontsize=9, color="#4A5568")
         fig.tight_layout(rect=(0, 0.03, 1, 1))
         buffer = io.BytesIO()
         fig.savefig(buffer, format="png", dpi=DPI)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.facts import LANGS, Lang
+from bot.facts import Lang, parse_lang
 from bot.render import Answer, Control
 from bot.requests import Command
 
@@ -58,7 +58,8 @@ def encode(state: dict[str, str], lang: Lang, page: int, *, prefix: str = PREFIX
 def decode(custom_id: str) -> ComponentState | None:
     """The state in a custom_id, or None if it is not one of ours (or is malformed)."""
     parts = custom_id.split("|")
-    if len(parts) != 6 or parts[0] not in (PREFIX, SELECT_PREFIX) or parts[2] not in LANGS:
+    lang = parse_lang(parts[2]) if len(parts) == 6 else None
+    if lang is None or parts[2] != lang or parts[0] not in (PREFIX, SELECT_PREFIX):
         return None
     try:
         command, page = Command(parts[1]), int(parts[3])
@@ -66,14 +67,13 @@ def decode(custom_id: str) -> ComponentState | None:
         return None
     first, second = _ARGS.get(command.value, ("", ""))
     options = {k: v for k, v in ((first, parts[4]), (second, parts[5])) if k and v}
-    lang: Lang = "en" if parts[2] == "en" else "zh-TW"
     return ComponentState(command, lang, page, options)
 
 
 def control_custom_id(answer: Answer, control: Control) -> str:
     page = int(answer.state.get("page", "0") or 0)
     if control.action == "lang":
-        return encode(answer.state, "en" if control.value == "en" else "zh-TW", page)
+        return encode(answer.state, parse_lang(control.value) or "en", page)
     if control.action == "page":
         return encode(answer.state, answer.lang, int(control.value))
     if control.action == "topic":

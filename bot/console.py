@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.core import Core
-from bot.facts import Lang
+from bot.facts import Lang, parse_lang
 from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.textout import answer_text
 
@@ -83,7 +83,7 @@ async def interactive(
         except UserInputError:
             request = None
         if isinstance(request, LanguageRequest) and request.language:
-            lang = system_lang() if request.language == "auto" else ("zh-TW" if request.language == "zh-TW" else "en")
+            lang = parse_lang(request.language) or system_lang()  # "auto": back to the system's language
         await ask(core, line, lang, as_json=False, out=out, chart_dir=chart_dir)
         out.write("\n")
         out.flush()

@@ -1,16 +1,31 @@
-"""The answering core shared by the console, the Discord cogs and the tests: data + services -> Answer."""
+"""The answering core shared by the console, the Discord cogs and the tests: data + services -> Answer.
+
+Nothing slow sits on the reply path: cache writes go to the background, store reads have a short deadline (a miss
+after it, and then no reads for a moment), and a chart that is not drawn in time (or would join too long a render
+queue) is left out of the answer with a line saying so, while it is still drawn and cached for the next ask.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
+import hashlib
+import importlib.metadata
 import logging
+import math
+import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
+from bot import plausible
 from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
+from bot.background import BackgroundWrites
 from bot.facts import Facts, Lang, load_facts
-from bot.inflow import MarketCap, estimate
+from bot.inflow import Estimate, MarketCap, estimate
 from bot.memo import LruCache
 from bot.render import Answer, Renderer, answer_from_json, answer_to_json
 from bot.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
@@ -21,8 +36,54 @@ CHART_CACHE_TTL_SECONDS = 86400.0
 CHART_FILENAME = "inflow.png"
 MEMORY_ANSWERS = 512
 MEMORY_CHARTS = 64  # about 60 KB each
+STORE_READ_SECONDS = 0.25  # a cache read slower than this (a locked or busy store) counts as a miss
+STORE_BACKOFF_SECONDS = 2.0  # after such a read, the cache is not read at all for this long (one probe, not every ask)
+# A chart must be ready this long after the ask began, or the answer goes without it: with the market request's
+# own 1.5 s timeout inside it, every /inflow answer is final within ~2 s, inside Discord's 3 s.
+CHART_DEADLINE_SECONDS = 2.0
+# Renders queued or running at once (one thread, ~110 ms each on an idle machine): a hard bound on the queue. A new
+# render is also not queued when the renders ahead of it, at the measured time per chart, would not leave it time
+# to finish by the deadline: that ask is answered at once without a chart rather than at the deadline.
+MAX_CHARTS_QUEUED = 16
+FIRST_RENDER_ESTIMATE_SECONDS = 0.15
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+# Said in the footer when the chart was left out; keyed by language code so a new language only adds a line.
+CHART_UNAVAILABLE: dict[str, str] = {
+    "en": "📊 The chart is not available right now; ask again in a moment to see it.",
+    "zh-TW": "📊 圖表暫時無法提供，稍後再問一次即可看到。",
+    "zh-CN": "📊 图表暂时无法提供，稍后再问一次即可看到。",
+}
 
 log = logging.getLogger(__name__)
+
+# Modules whose code shapes an answer or chart: an upgrade that edits them must not serve answers cached by the old
+# code (a shared PostgreSQL cache sees both versions during a rolling deploy).
+_PACKAGE = Path(__file__).resolve().parent
+_ANSWER_CODE = ("answers", "render", "formatting", "simplified", "inflow", "allocation", "requests", "chart")
+
+
+@functools.cache
+def code_version() -> str:
+    return hash_answer_code(_PACKAGE)
+
+
+def hash_answer_code(package: Path) -> str:
+    digest = hashlib.sha256()
+    for name in _ANSWER_CODE:
+        digest.update((package / f"{name}.py").read_bytes())
+    with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+        digest.update(importlib.metadata.version("opencc").encode())  # the converter's own tables change zh-CN text
+    return digest.hexdigest()[:12]
+
+
+ChartRenderer = Callable[[Estimate, Lang], bytes]
+
+
+def draw_chart(est: Estimate, lang: Lang) -> bytes:
+    """The production renderer (runs on the chart thread)."""
+    from bot.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
+
+    return render_inflow_chart(est, lang).png
 
 
 class MarketCapSource(Protocol):
@@ -41,6 +102,7 @@ class Response:
     image: bytes | None = None
     cache_hit: bool = False
     key: str | None = None  # identifies this exact response (for caching what is built from it)
+    chart_skipped: bool = False  # an /inflow chart was left out to answer in time (the footer says so)
 
 
 @dataclass(frozen=True)
@@ -57,16 +119,28 @@ class Core:
         renderer: Renderer,
         market: MarketCapSource | None = None,
         store: Store | None = None,
+        *,
+        chart_renderer: ChartRenderer = draw_chart,
+        chart_deadline_seconds: float = CHART_DEADLINE_SECONDS,
+        max_charts_queued: int = MAX_CHARTS_QUEUED,
     ) -> None:
         self.facts = facts
         self.renderer = renderer
         self.market = market
         self.store = store
         # Config and templates together: editing either changes every cache key.
-        self.data_version = f"{facts.version}-{renderer.version}"
+        self.data_version = f"{facts.version}-{renderer.version}-{code_version()}"
         # Everything but /inflow answers from the config alone: one context, built once.
         self._config_ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
+        self.chart_renderer = chart_renderer
+        self.chart_deadline = chart_deadline_seconds
+        self.max_charts_queued = max_charts_queued
         self.charts_rendered = 0
+        self.charts_skipped = 0
+        self.slow_store_reads = 0  # cache reads given up on (a locked or busy store)
+        self._store_slow_until = 0.0  # monotonic time until which cache reads are skipped
+        self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
+        self.writes = BackgroundWrites()
         self._charts: ThreadPoolExecutor | None = None
         self._charts_in_flight: dict[str, asyncio.Future[bytes | None]] = {}
         self._memory: LruCache[str, Answer] = LruCache(MEMORY_ANSWERS, ANSWER_CACHE_TTL_SECONDS)
@@ -77,14 +151,30 @@ class Core:
         facts = load_facts()
         return cls(facts, Renderer(facts), market, store)
 
+    async def close(self) -> None:
+        """Finish the background writes (bounded) and stop the chart thread; call before closing the store."""
+        for render in list(self._charts_in_flight.values()):
+            render.cancel()  # nobody is waiting for these any more
+        await self.writes.close()
+        if self._charts is not None:
+            self._charts.shutdown(wait=False, cancel_futures=True)
+            self._charts = None
+
+    async def drain(self) -> None:
+        """Wait for the charts still being drawn and the background writes (tests and benchmarks use this)."""
+        await asyncio.gather(*self._charts_in_flight.values(), return_exceptions=True)
+        await self.writes.drain()
+
     async def market_cap(self) -> MarketCap:
         if self.market is None:
             return MarketCap.from_config(self.facts)
         try:
-            return await self.market.market_cap()
+            return _checked(await self.market.market_cap())
+        except plausible.ImplausibleValue as exc:
+            log.warning("market data source gave an implausible figure (%s); using the config figure", exc)
         except Exception:  # the market source must never break an answer
             log.exception("market data source failed; using the config figure")
-            return MarketCap.from_config(self.facts)
+        return MarketCap.from_config(self.facts)
 
     async def context(self, request: Request | None = None) -> AnswerContext:
         if not isinstance(request, InflowRequest):
@@ -102,15 +192,22 @@ class Core:
         # An /inflow answer depends on the market cap it used; nothing else does.
         return f"{mc.kind}:{mc.usd}:{mc.as_of}:{mc.age_minutes}" if isinstance(request, InflowRequest) else "-"
 
-    async def respond(self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True) -> Response:
+    async def respond(
+        self, request: Request, lang: Lang, *, page: int = 0, chart: bool = True, wait_for_chart: bool = False
+    ) -> Response:
+        """The answer (and for /inflow its chart). `wait_for_chart`: no deadline (the console has no 3 s window)."""
+        deadline = math.inf if wait_for_chart else time.monotonic() + self.chart_deadline
         ctx = await self.context(request)
         market_key = self._market_key(request, ctx.market_cap)
         key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
         result, hit = await self._cached_answer(key, request, lang, page, ctx)
         if chart and isinstance(request, InflowRequest):
-            png = await self._chart(request, lang, ctx.market_cap, market_key)
+            png, skipped = await self._chart(request, lang, ctx.market_cap, market_key, deadline)
             if png is not None:
                 return Response(self._with_image(key, result), png, hit, key + ":chart")
+            if skipped:
+                without = self._without_chart(key, result)
+                return Response(without, cache_hit=hit, key=key + ":nochart", chart_skipped=True)
         return Response(result, cache_hit=hit, key=key)
 
     def peek(self, request: Request, lang: Lang, *, page: int = 0) -> Response | None:
@@ -141,6 +238,34 @@ class Core:
             self._memory.put(key + ":chart", with_image)
         return with_image
 
+    def _without_chart(self, key: str, result: Answer) -> Answer:
+        without = self._memory.get(key + ":nochart")
+        if without is None:
+            note = CHART_UNAVAILABLE.get(result.lang, CHART_UNAVAILABLE["en"])
+            without = replace(result, footer=f"{result.footer}\n{note}" if result.footer else note)
+            self._memory.put(key + ":nochart", without)
+        return without
+
+    async def _store_read(self, key: str) -> bytes | None:
+        """A store cache read that gives up after STORE_READ_SECONDS: a locked store must not hold up an answer."""
+        if self.store is None or time.monotonic() < self._store_slow_until:
+            return None
+        try:
+            return await asyncio.wait_for(self.store.cache_get(key), STORE_READ_SECONDS)
+        except TimeoutError:
+            self._store_slow_until = time.monotonic() + STORE_BACKOFF_SECONDS
+            self.slow_store_reads += 1
+            if self.slow_store_reads == 1 or self.slow_store_reads % 100 == 0:  # not a line per ask in a burst
+                log.warning(
+                    "store: a cache read took over %.2f s (%d so far); answering without the cache",
+                    STORE_READ_SECONDS,
+                    self.slow_store_reads,
+                )
+            return None
+        except Exception as exc:  # a cache is never worth an error: an odd entry is a miss
+            log.warning("store: cache read failed (%s: %s); answering without the cache", type(exc).__name__, exc)
+            return None
+
     async def answer(self, request: Request, lang: Lang, *, page: int = 0) -> Answer:
         return (await self.respond(request, lang, page=page, chart=False)).answer
 
@@ -152,49 +277,88 @@ class Core:
             return answer(request, lang, ctx, page=page), False
         if (remembered := self._memory.get(key)) is not None:
             return remembered, True
-        cached = await self.store.cache_get(key)
-        if cached is not None:
-            result = answer_from_json(cached)
-            self._memory.put(key, result)
-            return result, True
+        if (cached := await self._store_read(key)) is not None:
+            try:
+                result = answer_from_json(cached)
+            except Exception as exc:  # an entry from another version, or scribbled over: rebuild it
+                log.warning("store: ignoring an unreadable cached answer (%s)", type(exc).__name__)
+            else:
+                self._memory.put(key, result)
+                return result, True
         result = answer(request, lang, ctx, page=page)
         self._memory.put(key, result)
-        await self.store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
+        self.writes.submit(self._cache_answer(self.store, key, result), "answer cache")
         return result, False
 
-    async def _chart(self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str) -> bytes | None:
-        """The chart PNG from the cache, or rendered off the event loop; None if it cannot be drawn.
+    @staticmethod
+    async def _cache_answer(store: Store, key: str, result: Answer) -> None:
+        # Serialised in the background too: the reply does not pay for it, and a failure is only logged.
+        await store.cache_put(key, answer_to_json(result), ANSWER_CACHE_TTL_SECONDS)
 
-        Identical asks arriving together share one render (single flight), so a burst costs one chart.
+    async def _chart(
+        self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market_key: str, deadline: float
+    ) -> tuple[bytes | None, bool]:
+        """(PNG, skipped): from the cache, or rendered off the event loop if it is ready by `deadline`.
+
+        PNG None and skipped False: it cannot be drawn. Skipped: the render queue was full or the deadline passed;
+        a render that missed the deadline carries on and is cached, so the next ask gets the chart. Identical asks
+        arriving together share one render (single flight), so a burst of one ask costs one chart.
         """
         key = f"chart:{self.data_version}:{lang}:{request!r}:{market_key}"
         if (remembered := self._chart_memory.get(key)) is not None:
-            return remembered
-        if self.store is not None and (cached := await self.store.cache_get(key)) is not None:
+            return remembered, False
+        if (cached := await self._store_read(key)) is not None and cached.startswith(PNG_SIGNATURE):
             self._chart_memory.put(key, cached)
-            return cached
-        if (pending := self._charts_in_flight.get(key)) is not None:
-            return await asyncio.shield(pending)
-        task = asyncio.ensure_future(self._render_chart(key, request, lang, market_cap))
-        self._charts_in_flight[key] = task
-        task.add_done_callback(lambda _: self._charts_in_flight.pop(key, None))
-        return await asyncio.shield(task)
+            return cached, False
+        pending = self._charts_in_flight.get(key)
+        if pending is None:
+            if not self._chart_fits(deadline):
+                self.charts_skipped += 1
+                log.info(
+                    "chart: %d renders queued (~%.2f s each); answering without a chart",
+                    len(self._charts_in_flight),
+                    self.render_estimate,
+                )
+                return None, True
+            pending = asyncio.ensure_future(self._render_chart(key, request, lang, market_cap))
+            self._charts_in_flight[key] = pending
+            pending.add_done_callback(lambda _: self._charts_in_flight.pop(key, None))
+        try:
+            remaining = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+            png = await asyncio.wait_for(asyncio.shield(pending), remaining)
+        except TimeoutError:
+            self.charts_skipped += 1
+            log.info("chart: not drawn within the deadline; answering without it")
+            return None, True
+        return png, False
+
+    def _chart_fits(self, deadline: float) -> bool:
+        """Whether a new render, queued behind the ones in flight on the one chart thread, can finish in time."""
+        queued = len(self._charts_in_flight)
+        if queued == 0:
+            return True  # an idle thread always gets a try: if it is late, the chart is still cached for next time
+        if queued >= self.max_charts_queued:
+            return False
+        return (queued + 1) * self.render_estimate <= deadline - time.monotonic()
+
+    def _timed_render(self, est: Estimate, lang: Lang) -> tuple[bytes, float]:
+        started = time.perf_counter()  # on the chart thread: the drawing alone, not the wait in the queue
+        return self.chart_renderer(est, lang), time.perf_counter() - started
 
     async def _render_chart(self, key: str, request: InflowRequest, lang: Lang, market_cap: MarketCap) -> bytes | None:
-        from bot.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
-
         est = estimate(request.allocation, request.pool, self.facts, market_cap)
         loop = asyncio.get_running_loop()
         try:
-            drawn = await loop.run_in_executor(self._chart_executor(), render_inflow_chart, est, lang)
+            png, seconds = await loop.run_in_executor(self._chart_executor(), self._timed_render, est, lang)
         except Exception:
             log.exception("chart rendering failed; answering without a chart")
             return None
+        self.render_estimate = 0.7 * self.render_estimate + 0.3 * seconds
         self.charts_rendered += 1
         if self.store is not None:
-            self._chart_memory.put(key, drawn.png)
-            await self.store.cache_put(key, drawn.png, CHART_CACHE_TTL_SECONDS)
-        return drawn.png
+            self._chart_memory.put(key, png)
+            self.writes.submit(self.store.cache_put(key, png, CHART_CACHE_TTL_SECONDS), "chart cache")
+        return png
 
     def language_answer(self, request: LanguageRequest, lang: Lang, current: str) -> Answer:
         return answer_language(request, lang, self._config_ctx, current)
@@ -209,7 +373,7 @@ class Core:
         """A console line to an answer; never raises."""
         try:
             request = parse_request(line, self.facts)
-            response = await self.respond(request, lang, page=page, chart=chart)
+            response = await self.respond(request, lang, page=page, chart=chart, wait_for_chart=True)
             return Outcome(response.answer, 0, response.image)
         except UserInputError as exc:
             return Outcome(self.error(exc, lang), 2)
@@ -217,3 +381,14 @@ class Core:
             error_id = new_error_id()
             log.exception("internal error %s answering %r", error_id, line)
             return Outcome(self.internal_error(lang, error_id), 1)
+
+
+def _checked(mc: MarketCap) -> MarketCap:
+    """Any market source's figures pass the same plausibility bands before they reach a template."""
+    if mc.kind == "config":
+        return mc
+    plausible.market_cap(mc.usd)
+    for coin, usd in (("bitcoin", mc.btc_usd), ("ethereum", mc.eth_usd)):
+        if usd is not None:
+            plausible.price(coin, usd, mc.usd)
+    return mc

@@ -12,14 +12,25 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from bot.paths import config_dir
+from bot.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
 
-Lang = Literal["en", "zh-TW"]
-LANGS: tuple[Lang, ...] = ("en", "zh-TW")
+Lang = Literal["en", "zh-TW", "zh-CN"]
+LANGS: tuple[Lang, ...] = ("en", "zh-TW", "zh-CN")
 Stance = Literal["supportive", "cautious", "critical"]
 STANCES: tuple[Stance, ...] = ("supportive", "cautious", "critical")
 Unit = Literal["usd_trillion", "usd_billion", "usd", "percent", "people_million", "years", "days"]
@@ -42,28 +53,48 @@ class ConfigError(Exception):
     """A config file is unusable; the message names file, entry and field."""
 
 
+def parse_lang(text: str | None) -> Lang | None:
+    """'en' / 'zh-TW' / 'zh-CN' (any case, '_' or '-') as a Lang; None for anything else ('auto', '', junk)."""
+    wanted = (text or "").strip().replace("_", "-").lower()
+    return next((lang for lang in LANGS if lang.lower() == wanted), None)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
-def _not_in_future(value: dt.date | None, info: ValidationInfo) -> dt.date | None:
+def _not_in_future(value: dt.date | str | None, info: ValidationInfo) -> dt.date | str | None:
     today: dt.date = (info.context or {}).get("today") or dt.date.today()
-    if value is not None and value > today:
+    if isinstance(value, dt.date) and value > today:
         raise ValueError(f"date {value.isoformat()} is in the future (today is {today.isoformat()})")
     return value
 
 
 class Localized(_Strict):
+    """A text in English and Traditional Chinese; the Simplified form is generated from zh_tw when facts load."""
+
     en: str = Field(min_length=1)
     zh_tw: str = Field(min_length=1, alias="zh-TW")
+    _zh_cn: str | None = PrivateAttr(default=None)
 
     def get(self, lang: Lang) -> str:
-        return self.en if lang == "en" else self.zh_tw
+        if lang == "en":
+            return self.en
+        return self._zh_cn if lang == "zh-CN" and self._zh_cn is not None else self.zh_tw
+
+
+def _same_in_every_language(value: Any) -> Any:
+    """A plain string in the config (a proper name such as "Bitwise") reads the same in every language."""
+    return {"en": value, "zh-TW": value} if isinstance(value, str) else value
+
+
+# Text shown to people: a table with one entry per language, or one string for a name that is never translated.
+Text = Annotated[Localized, BeforeValidator(_same_in_every_language)]
 
 
 class Source(_Strict):
-    publisher: str = Field(min_length=1)
-    title: str = Field(min_length=1)
+    publisher: Localized
+    title: Localized
     url: HttpUrl | None = None
     published: dt.date | None = None
 
@@ -75,7 +106,8 @@ class Fact(_Strict):
     group: Group
     value: Decimal
     unit: Unit
-    as_of: dt.date
+    # Statutory rules and conventions hold today rather than on a date: they say "current".
+    as_of: dt.date | Literal["current"]
     source: str
     label: Localized
     note: Localized
@@ -105,13 +137,49 @@ class Fact(_Strict):
 
 
 class Order(_Strict):
-    name: str
+    name: str  # the official English title, a proper name
+    number: int = Field(gt=0)
+    gloss: Localized  # what the title says, for readers of each language
     signed: dt.date
+    published: dt.date
     dol_deadline_days: int = Field(gt=0)
     url: HttpUrl
     scope: Localized
 
-    _signed_not_future = field_validator("signed")(_not_in_future)
+    _signed_not_future = field_validator("signed", "published")(_not_in_future)
+
+
+class Article(_Strict):
+    """The seed article the bot explains: answers name it wherever they refer to it."""
+
+    title: str = Field(min_length=1)  # verbatim, Chinese
+    title_gloss: str = Field(min_length=1)  # its meaning in English
+    author: str = Field(min_length=1)
+    month: Localized
+    source: str
+
+
+class TimelineStep(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    date: dt.date
+    source: str
+    text: Localized
+
+    _date_not_future = field_validator("date")(_not_in_future)
+
+
+class Timeline(_Strict):
+    reviewed: dt.date  # the sources were checked up to this day; later steps may exist
+    step: tuple[TimelineStep, ...] = Field(min_length=1)
+
+    _reviewed_not_future = field_validator("reviewed")(_not_in_future)
+
+    @field_validator("step")
+    @classmethod
+    def _in_date_order(cls, steps: tuple[TimelineStep, ...]) -> tuple[TimelineStep, ...]:
+        if list(steps) != sorted(steps, key=lambda s: s.date):
+            raise ValueError("timeline steps must be in date order")
+        return steps
 
 
 class Defaults(_Strict):
@@ -123,24 +191,41 @@ class Defaults(_Strict):
 
 class FactsFile(_Strict):
     order: Order
+    article: Article
     defaults: Defaults
     sources: dict[str, Source]
     fact: list[Fact] = Field(min_length=1)
+    timeline: Timeline
 
 
 class Opinion(_Strict):
+    """One view from the article. `quotes` hold only the words it puts in 「」 (verbatim in zh-TW; the English is
+    our translation); `said` is reported speech, shown as paraphrase. A "summary" quotes no one and is not an analyst.
+    """
+
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    name: str = Field(min_length=1)
-    organisation: str = Field(min_length=1)
-    role: Localized
+    kind: Literal["person", "summary"]
+    name: Text
+    organisation: Text
+    role: Localized  # as the article gives it; the English is translated from the article
     stance: Stance
     summary: Localized
-    quote: Localized
-    quote_en_is_translation: bool
-    is_paraphrase: bool = False
+    quotes: tuple[Localized, ...] = ()
+    said: Localized | None = None
     date: dt.date
 
     _date_not_future = field_validator("date")(_not_in_future)
+
+    @field_validator("quotes")
+    @classmethod
+    def _quotes_only_for_people(cls, quotes: tuple[Localized, ...], info: ValidationInfo) -> tuple[Localized, ...]:
+        if quotes and info.data.get("kind") == "summary":
+            raise ValueError("a summary of views quotes no one: use `said`")
+        return quotes
+
+    @property
+    def is_analyst(self) -> bool:
+        return self.kind == "person"
 
 
 class OpinionsFile(_Strict):
@@ -158,6 +243,7 @@ class Labels(_Strict):
     controls: dict[str, Localized]
     option_names: dict[str, Localized]
     option_descriptions: dict[str, Localized]
+    terms: dict[str, Localized]  # words answers build from data, e.g. "current" for a rule's as-of
 
 
 @dataclass(frozen=True)
@@ -165,12 +251,15 @@ class Facts:
     """Everything loaded from config/, indexed for lookups."""
 
     order: Order
+    article: Article
     defaults: Defaults
     sources: dict[str, Source]
     facts: tuple[Fact, ...]
     opinions: tuple[Opinion, ...]
     labels: Labels
     version: str
+    timeline: Timeline
+    simplify: Simplifier = field(default_factory=Simplifier, repr=False)  # zh-TW text -> zh-CN text
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -245,28 +334,47 @@ def _check_unique(path: Path, kind: str, ids: Iterable[str]) -> None:
 
 
 def _check_references(path: Path, parsed: FactsFile) -> None:
-    for index, fact in enumerate(parsed.fact, start=1):
-        if fact.source not in parsed.sources:
-            raise ConfigError(
-                f"{path}: entry fact #{index} (id={fact.id!r}), field 'source': unknown source {fact.source!r}"
-            )
-    known = {f.id for f in parsed.fact}
+    entries = [(f"fact #{i} (id={f.id!r})", f.source) for i, f in enumerate(parsed.fact, start=1)]
+    entries += [(f"timeline.step #{i} (id={s.id!r})", s.source) for i, s in enumerate(parsed.timeline.step, start=1)]
+    entries.append(("article", parsed.article.source))
+    for entry, source in entries:
+        if source not in parsed.sources:
+            raise ConfigError(f"{path}: entry {entry}, field 'source': unknown source {source!r}")
+    by_id = {f.id: f for f in parsed.fact}
     for name, fact_id in parsed.defaults.model_dump().items():
-        if fact_id not in known:
+        if fact_id not in by_id:
             raise ConfigError(f"{path}: entry defaults, field '{name}': unknown fact {fact_id!r}")
+        if by_id[fact_id].as_of == "current":
+            raise ConfigError(f"{path}: entry defaults, field '{name}': {fact_id!r} must be a dated figure")
 
 
 _OPTIONS = ("topic", "allocation", "pool", "stance", "analyst", "language", "server")
 _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "commands": ("401k", "inflow", "opinions", "sources", "language"),
-    "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks"),
+    "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks", "timeline"),
     "pools": ("401k", "dc", "retirement"),
     "stances": STANCES,
-    "languages": ("en", "zh-TW", "auto"),
+    "languages": ("en", "zh-TW", "zh-CN", "auto"),
     "controls": ("switch_language", "previous", "next", "choose_topic"),
     "option_names": _OPTIONS,
     "option_descriptions": _OPTIONS,
+    "terms": ("current",),
 }
+
+
+def _add_simplified(node: Any, simplify: Simplifier) -> None:
+    """Give every Localized text in the loaded config its zh-CN form, converted once, here."""
+    if isinstance(node, Localized):
+        node._zh_cn = simplify(node.zh_tw)
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            _add_simplified(getattr(node, name), simplify)
+    elif isinstance(node, dict):
+        for value in node.values():
+            _add_simplified(value, simplify)
+    elif isinstance(node, list | tuple):
+        for value in node:
+            _add_simplified(value, simplify)
 
 
 def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -> Facts:
@@ -278,6 +386,7 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
 
     parsed_facts = _validate(FactsFile, facts_path, facts_data, today)
     _check_unique(facts_path, "fact", (f.id for f in parsed_facts.fact))
+    _check_unique(facts_path, "timeline.step", (s.id for s in parsed_facts.timeline.step))
     _check_references(facts_path, parsed_facts)
     parsed_opinions = _validate(OpinionsFile, opinions_path, opinions_data, today)
     _check_unique(opinions_path, "opinion", (o.id for o in parsed_opinions.opinion))
@@ -289,13 +398,25 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         if missing:
             raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
 
-    digest = hashlib.sha256(b"\0".join(p.read_bytes() for p in (facts_path, opinions_path, labels_path))).hexdigest()
+    overrides_path = directory / OVERRIDES_FILE
+    try:
+        simplify = Simplifier(load_overrides(overrides_path))
+    except OverridesError as exc:
+        raise ConfigError(str(exc)) from None
+    for model in (parsed_facts, parsed_opinions, labels):
+        _add_simplified(model, simplify)
+    hashed = [p.read_bytes() for p in (facts_path, opinions_path, labels_path)]
+    hashed.append(overrides_path.read_bytes() if overrides_path.exists() else b"")
+    digest = hashlib.sha256(b"\0".join(hashed)).hexdigest()
     return Facts(
         order=parsed_facts.order,
+        article=parsed_facts.article,
         defaults=parsed_facts.defaults,
         sources=parsed_facts.sources,
         facts=tuple(parsed_facts.fact),
         opinions=tuple(parsed_opinions.opinion),
         labels=labels,
         version=digest[:16],
+        timeline=parsed_facts.timeline,
+        simplify=simplify,
     )

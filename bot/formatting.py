@@ -1,11 +1,14 @@
 """Numbers, money, percentages and dates the way each language writes them (Babel / CLDR).
 
-English: $434 billion, $8.7 trillion. Traditional Chinese: 4340億美元, 8.7兆美元.
+English: $434 billion, $8.7 trillion. Traditional Chinese: 4,340億美元, 8.7兆美元 (digits grouped the way Taiwan
+readers write them, no space before 億/兆). Simplified Chinese (mainland, CLDR zh_Hans as is): 4340亿美元,
+8.7万亿美元 — never 兆, which a mainland reader may take for 10^6.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 from babel.dates import format_date, format_datetime
@@ -13,9 +16,16 @@ from babel.numbers import format_compact_decimal, format_decimal
 
 from bot.facts import Fact, Lang
 
-BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW"}
+BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW", "zh-CN": "zh_Hans_CN"}
 _COMPACT_FROM = Decimal(1_000_000)  # below a million, full digits read better than "12.3 thousand"
 _SMALLEST_PERCENT = Decimal("0.01")
+_COMPACT_PARTS = re.compile(r"^(\d+(?:\.\d+)?)(\D*)$")
+
+
+def _grouped_compact(compact: str, lang: Lang) -> str:
+    """CLDR's Chinese compact form has no grouping ('4340億'); Taiwan readers write '4,340億'."""
+    match = _COMPACT_PARTS.match(compact)
+    return compact if match is None else number(Decimal(match[1]), lang) + match[2]
 
 
 def number(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
@@ -24,12 +34,24 @@ def number(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
 
 
 def money(amount: Decimal, lang: Lang) -> str:
-    """US dollars, compact for large amounts: '$434 billion' / '4340億美元'."""
+    """US dollars, compact for large amounts: '$434 billion' / '4,340億美元' / '4340亿美元'."""
+    if lang == "zh-CN":
+        return _money_zh_cn(amount)
     if amount >= _COMPACT_FROM:
         digits = str(format_compact_decimal(amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2))
+        if lang == "zh-TW":
+            digits = _grouped_compact(digits, lang)
     else:
         digits = number(amount, lang)
     return f"${digits}" if lang == "en" else f"{digits}美元"
+
+
+def _money_zh_cn(amount: Decimal) -> str:
+    # CLDR zh_Hans counts in 万 (10^4), 亿 (10^8) and 万亿 (10^12): 4340亿美元, 8.7万亿美元.
+    if amount >= _COMPACT_FROM:
+        locale = BABEL_LOCALE["zh-CN"]
+        return f"{format_compact_decimal(amount, format_type='long', locale=locale, fraction_digits=2)}美元"
+    return f"{number(amount, 'zh-CN')}美元"
 
 
 def percent(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
@@ -37,6 +59,13 @@ def percent(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
     if Decimal(0) < value < _SMALLEST_PERCENT:
         return f"<{number(_SMALLEST_PERCENT, lang)}%"
     return f"{number(value, lang, max_fraction_digits=max_fraction_digits)}%"
+
+
+def exact_percent(value: Decimal, lang: Lang) -> str:
+    """A percentage with every digit it has (the user's allocation as typed: 0.0001%, never '<0.01%')."""
+    exponent = value.as_tuple().exponent
+    digits = max(0, -exponent) if isinstance(exponent, int) else 0
+    return f"{number(value, lang, max_fraction_digits=digits)}%"
 
 
 def date(value: dt.date, lang: Lang) -> str:
@@ -60,8 +89,12 @@ def fact_value(fact: Fact, lang: Lang) -> str:
     if fact.unit == "people_million":
         if lang == "en":
             return f"{number(fact.value, lang)} million"
-        return (
-            f"{format_compact_decimal(fact.amount, format_type='long', locale=BABEL_LOCALE[lang], fraction_digits=2)}人"
+        compact = str(
+            format_compact_decimal(fact.amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2)
         )
-    suffix = {"years": (" years", " 歲"), "days": (" days", " 天")}[fact.unit]
-    return number(fact.value, lang) + (suffix[0] if lang == "en" else suffix[1])
+        return f"{_grouped_compact(compact, lang) if lang == 'zh-TW' else compact}人"
+    suffixes: dict[str, dict[Lang, str]] = {
+        "years": {"en": " years", "zh-TW": "歲", "zh-CN": "岁"},
+        "days": {"en": " days", "zh-TW": "天", "zh-CN": "天"},
+    }
+    return number(fact.value, lang) + suffixes[fact.unit][lang]

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Literal
 
 from bot.allocation import Allocation
-from bot.facts import Fact, Facts
+from bot.facts import Fact, Facts, Lang, Localized
 
 SCENARIO_PERCENTS: tuple[Decimal, ...] = (Decimal(1), Decimal(2), Decimal(5), Decimal(10))
 _HUNDRED = Decimal(100)
@@ -44,11 +44,27 @@ class MarketCap:
     age_minutes: int | None = None  # for a cached live value: how old it is
     btc_usd: Decimal | None = None
     eth_usd: Decimal | None = None
+    source_text: Localized | None = None  # the source in every language, when it comes from the config
+    fact_id: str | None = None  # the config fact this figure is, if any
 
     @classmethod
     def from_config(cls, facts: Facts) -> MarketCap:
         fact = facts.fact(facts.defaults.market_cap)
-        return cls(usd=fact.amount, as_of=fact.as_of, kind="config", source=facts.source_of(fact).publisher)
+        if not isinstance(fact.as_of, dt.date):
+            raise ValueError(f"the market-cap fact {fact.id!r} needs a date")
+        publisher = facts.source_of(fact).publisher
+        return cls(
+            usd=fact.amount,
+            as_of=fact.as_of,
+            kind="config",
+            source=publisher.en,
+            source_text=publisher,
+            fact_id=fact.id,
+        )
+
+    def source_in(self, lang: Lang) -> str:
+        """Where the figure comes from, in the reader's language (a live API keeps its proper name)."""
+        return self.source_text.get(lang) if self.source_text is not None else self.source
 
 
 def inflow_usd(percent: Decimal, pool_usd: Decimal) -> Decimal:
@@ -91,6 +107,14 @@ class Estimate:
     scenarios: tuple[ScenarioRow, ...]
     market_cap: MarketCap
 
+    @property
+    def pool_as_of(self) -> dt.date:
+        """The date the pool figure describes (pools are dated figures; check-config enforces it)."""
+        as_of = self.pool_fact.as_of
+        if not isinstance(as_of, dt.date):
+            raise ValueError(f"pool fact {self.pool_fact.id!r} needs a date")
+        return as_of
+
 
 def band(allocation: Allocation, pool_usd: Decimal, market_cap_usd: Decimal) -> Band:
     low, high = inflow_usd(allocation.low, pool_usd), inflow_usd(allocation.high, pool_usd)
@@ -117,4 +141,38 @@ def estimate(allocation: Allocation, pool: Pool, facts: Facts, market_cap: Marke
         other_pools={p: b for p, b in results.items() if p != pool},
         scenarios=scenarios,
         market_cap=market_cap,
+    )
+
+
+@dataclass(frozen=True)
+class HeadlineCheck:
+    """The article's own sum (1% of "401(k) total 12.5T" = 125B ≈ 3% of 3.8T) and the same sum on the right figures."""
+
+    article_pool: Fact  # the press-rounded all-DC total the article calls 401(k)
+    article_market: Fact  # the market cap as the article rounds it
+    article_usd: Decimal
+    article_share: Decimal
+    pool: Fact  # 401(k) plan assets
+    market: Fact  # the order-day market cap
+    usd: Decimal
+    share: Decimal
+
+
+HEADLINE_CHECK_PERCENT = Decimal(1)
+
+
+def headline_check(facts: Facts) -> HeadlineCheck:
+    article_pool, article_market = facts.fact("assets_dc_press_rounding"), facts.fact("crypto_mcap_article")
+    pool, market = pool_fact(facts, Pool.K401), facts.fact(facts.defaults.market_cap)
+    article_usd = inflow_usd(HEADLINE_CHECK_PERCENT, article_pool.amount)
+    usd = inflow_usd(HEADLINE_CHECK_PERCENT, pool.amount)
+    return HeadlineCheck(
+        article_pool=article_pool,
+        article_market=article_market,
+        article_usd=article_usd,
+        article_share=share_of_market(article_usd, article_market.amount),
+        pool=pool,
+        market=market,
+        usd=usd,
+        share=share_of_market(usd, market.amount),
     )

@@ -1,7 +1,10 @@
 """Live crypto market cap (CoinGecko-compatible API) with a TTL, one request in flight, and honest fallbacks.
 
 However many people ask, at most one outside request per TTL; on any failure the last good snapshot (with its
-age) is used, else the config figure. Nothing the API returns can break an answer.
+age) is used, else the config figure. Nothing the API returns can break an answer, stall the event loop or end up
+in the store: the API is a stranger. Its bodies are capped in size and parsed off the loop, every figure must be
+plausible (bot/plausible.py) or the whole response is dropped, redirects are refused (so the API key only ever
+goes to the configured origin), and a stored snapshot is checked again when it is loaded.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
 
+from bot import plausible
+from bot.background import BackgroundWrites
 from bot.facts import Facts
 from bot.inflow import MarketCap
+from bot.plausible import ImplausibleValue
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -27,10 +33,14 @@ log = logging.getLogger(__name__)
 DEFAULT_TTL_SECONDS = 600.0
 RETRY_AFTER_FAILURE_SECONDS = 60.0  # do not hammer an API that is down or rate-limiting us
 REQUEST_TIMEOUT_SECONDS = 1.5  # well inside Discord's 3-second window
-# Anything outside these bounds is garbage, not a market: $1 billion .. $1 quadrillion.
-MIN_MARKET_CAP = Decimal("1e9")
-MAX_MARKET_CAP = Decimal("1e15")
+# A real /global body is ~5 KB and /simple/price ~100 bytes; 256 KiB is 50x that and parses in a few ms.
+MAX_BODY_BYTES = 256 * 1024
+READ_CHUNK_BYTES = 16 * 1024
+STORE_READ_SECONDS = 0.5  # the stored snapshot is a fallback: never worth more of the reply's time than this
+MAX_STORED_SNAPSHOT_CHARS = 4096
+MAX_CLOCK_SKEW_SECONDS = 300.0  # a snapshot "from the future" would otherwise stay fresh forever
 SOURCE_NAME = "CoinGecko API"
+COINS = ("bitcoin", "ethereum")
 MARKET_LEASE = "market_fetch"
 
 
@@ -56,46 +66,57 @@ class MarketSnapshot:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> MarketSnapshot:
+    def from_json(cls, text: str, now: float) -> MarketSnapshot:
+        """A stored snapshot, checked exactly like a fresh response: an older version may have stored nonsense."""
+        if len(text) > MAX_STORED_SNAPSHOT_CHARS:  # ours are ~150 characters; parsing megabytes would stall the loop
+            raise ImplausibleValue(f"a stored snapshot of {len(text)} characters")
         data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ImplausibleValue("a stored snapshot is not an object")
+        fetched_at = float(data["fetched_at"])
+        if not 0 < fetched_at <= now + MAX_CLOCK_SKEW_SECONDS:  # also false for NaN
+            raise ImplausibleValue(f"a stored snapshot has an impossible time: {fetched_at}")
+        cap = plausible.market_cap(data["market_cap_usd"])
+        btc, eth = (data.get(k) for k in ("btc_usd", "eth_usd"))
         return cls(
-            market_cap_usd=_valid_market_cap(data["market_cap_usd"]),
-            btc_usd=None if data.get("btc_usd") is None else Decimal(data["btc_usd"]),
-            eth_usd=None if data.get("eth_usd") is None else Decimal(data["eth_usd"]),
-            fetched_at=float(data["fetched_at"]),
+            market_cap_usd=cap,
+            btc_usd=None if btc is None else plausible.price("bitcoin", btc, cap),
+            eth_usd=None if eth is None else plausible.price("ethereum", eth, cap),
+            fetched_at=fetched_at,
         )
 
 
-def _decimal(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise MarketDataError(f"not a number: {value!r}")
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise MarketDataError(f"not a number: {value!r}") from None
-    if not number.is_finite():
-        raise MarketDataError(f"not finite: {value!r}")
-    return number
-
-
-def _valid_market_cap(value: Any) -> Decimal:
-    number = _decimal(value)
-    if not MIN_MARKET_CAP <= number <= MAX_MARKET_CAP:
-        raise MarketDataError(f"absurd market cap: {number}")
-    return number
-
-
-def _valid_price(value: Any) -> Decimal | None:
-    try:
-        number = _decimal(value)
-    except MarketDataError:
-        return None
-    return number if number > 0 else None
-
-
-def _price(prices: Any, coin: str) -> Decimal | None:
+def _price(prices: Any, coin: str, market_cap: Decimal) -> Decimal | None:
+    """A coin's price if the response has one; a price that is there but implausible spoils the whole response."""
     entry = prices.get(coin) if isinstance(prices, dict) else None
-    return _valid_price(entry.get("usd")) if isinstance(entry, dict) else None
+    value = entry.get("usd") if isinstance(entry, dict) else None
+    return None if value is None else plausible.price(coin, value, market_cap)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")  # Python's json would otherwise turn NaN/Infinity into floats
+
+
+def parse_json(body: bytes) -> Any:
+    """Decimals for every number (no float detour); NaN, Infinity and nesting too deep for the parser are errors."""
+    try:
+        return json.loads(body, parse_float=Decimal, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise MarketDataError(f"not JSON ({type(exc).__name__})") from None
+
+
+async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_BODY_BYTES) -> bytes:
+    """The body, read in chunks and abandoned as soon as it passes `limit` bytes (after decompression)."""
+    if response.content_length is not None and response.content_length > limit:
+        raise MarketDataError(f"a {response.content_length}-byte body is over the {limit}-byte cap")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in response.content.iter_chunked(READ_CHUNK_BYTES):
+        size += len(chunk)
+        if size > limit:
+            raise MarketDataError(f"the body passed the {limit}-byte cap")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 class MarketData:
@@ -121,6 +142,7 @@ class MarketData:
         self.ttl = ttl_seconds
         self.timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self.clock = clock
+        self._writes = BackgroundWrites()
         self._last_good: MarketSnapshot | None = None
         self._loaded_from_store = False
         self._last_attempt = float("-inf")
@@ -132,17 +154,26 @@ class MarketData:
         snapshot = await self.snapshot()
         return MarketCap.from_config(self.facts) if snapshot is None else self._as_market_cap(snapshot)
 
+    async def close(self) -> None:
+        """Finish (bounded) the snapshot writes still in the background."""
+        await self._writes.close()
+
     def fresh_market_cap(self) -> MarketCap | None:
         """The live value if a fresh one is in memory (no I/O at all), else None."""
         snapshot = self._last_good
-        if snapshot is None or self.clock() - snapshot.fetched_at >= self.ttl:
+        if snapshot is None or not self._is_fresh(snapshot, self.clock()):
             return None
         return self._as_market_cap(snapshot)
 
+    def _is_fresh(self, snapshot: MarketSnapshot, now: float) -> bool:
+        # A snapshot "from the future" (the clock was set back) has an unknown age: not fresh.
+        return -MAX_CLOCK_SKEW_SECONDS <= now - snapshot.fetched_at < self.ttl
+
     def _as_market_cap(self, snapshot: MarketSnapshot) -> MarketCap:
         """Live within the TTL; older snapshots are "cached" and carry their age."""
-        age = self.clock() - snapshot.fetched_at
-        fresh = age < self.ttl
+        now = self.clock()
+        age = max(now - snapshot.fetched_at, 0.0)
+        fresh = self._is_fresh(snapshot, now)
         return MarketCap(
             usd=snapshot.market_cap_usd,
             as_of=dt.datetime.fromtimestamp(snapshot.fetched_at, dt.UTC),
@@ -157,9 +188,9 @@ class MarketData:
         """A fresh snapshot if possible, else the last good one (any age), else None."""
         await self._load_from_store()
         now = self.clock()
-        if self._last_good is not None and now - self._last_good.fetched_at < self.ttl:
+        if self._last_good is not None and self._is_fresh(self._last_good, now):
             return self._last_good
-        if now - self._last_attempt < RETRY_AFTER_FAILURE_SECONDS and self._inflight is None:
+        if 0 <= now - self._last_attempt < RETRY_AFTER_FAILURE_SECONDS and self._inflight is None:
             return self._last_good
         if self._inflight is None:
             self._last_attempt = now
@@ -177,15 +208,20 @@ class MarketData:
         if self._loaded_from_store or self.store is None:
             return
         self._loaded_from_store = True
-        row = await self.store.latest_snapshot()
+        try:
+            row = await asyncio.wait_for(self.store.latest_snapshot(), STORE_READ_SECONDS)
+        except TimeoutError:
+            log.warning("market: no stored snapshot (the store took over %.1f s)", STORE_READ_SECONDS)
+            return
         if row is None:
             return
         try:
-            stored = MarketSnapshot.from_json(row[1])
-            if self._last_good is None or stored.fetched_at > self._last_good.fetched_at:
-                self._last_good = stored
-        except (MarketDataError, KeyError, ValueError, TypeError) as exc:
-            log.warning("market: ignoring an unreadable stored snapshot: %s", exc)
+            stored = MarketSnapshot.from_json(row[1], self.clock())
+        except (KeyError, ValueError, TypeError) as exc:  # ImplausibleValue is a ValueError
+            log.warning("market: ignoring an unusable stored snapshot: %s", exc)
+            return
+        if self._last_good is None or stored.fetched_at > self._last_good.fetched_at:  # another process's is newer
+            self._last_good = stored
 
     async def _refresh(self) -> MarketSnapshot | None:
         # Several processes sharing a store make one outside request per TTL between them: the lease holder
@@ -197,14 +233,19 @@ class MarketData:
             return self._last_good
         try:
             snapshot = await self._fetch()
+        except ImplausibleValue as exc:
+            log.warning("market: dropped an implausible response (%s); using the fallback", exc)
+            if self.store is not None:
+                await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
+            return self._last_good
         except Exception as exc:  # every failure ends in a fallback, never in a broken answer
             log.warning("market: live data unavailable (%s: %s); using fallback", type(exc).__name__, exc)
             if self.store is not None:
                 await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
         self._last_good = snapshot
-        if self.store is not None:
-            await self.store.save_snapshot(snapshot.fetched_at, snapshot.to_json())
+        if self.store is not None:  # in the background: nobody's answer waits for the store
+            self._writes.submit(self.store.save_snapshot(snapshot.fetched_at, snapshot.to_json()), "market snapshot")
         return snapshot
 
     def _headers(self) -> dict[str, str]:
@@ -215,16 +256,21 @@ class MarketData:
         return headers
 
     async def _get_json(self, path: str, params: dict[str, str] | None = None) -> Any:
+        # No redirects: aiohttp would follow them by default and carry the key header to wherever they point.
         async with self.session.get(
-            f"{self.base_url}{path}", params=params, headers=self._headers(), timeout=self.timeout
+            f"{self.base_url}{path}",
+            params=params,
+            headers=self._headers(),
+            timeout=self.timeout,
+            allow_redirects=False,
         ) as response:
+            if 300 <= response.status < 400:
+                raise MarketDataError(f"refused a redirect (HTTP {response.status}) from {path}")
             if response.status != 200:
                 raise MarketDataError(f"HTTP {response.status} from {path}")
-            body = await response.read()
-        try:
-            return json.loads(body, parse_float=Decimal)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise MarketDataError(f"not JSON from {path}") from exc
+            body = await read_capped(response)
+        # Off the loop: even a capped body should not hold up other answers while it is parsed.
+        return await asyncio.to_thread(parse_json, body)
 
     async def _fetch(self) -> MarketSnapshot:
         results: tuple[Any, Any] = await asyncio.gather(
@@ -235,9 +281,16 @@ class MarketData:
         global_data, prices = results
         if isinstance(global_data, BaseException):
             raise global_data
-        try:
-            market_cap = _valid_market_cap(global_data["data"]["total_market_cap"]["usd"])
-        except (KeyError, TypeError) as exc:
-            raise MarketDataError(f"unexpected /global shape: {exc!r}") from exc
-        # Prices are a bonus: their failure does not spoil the market cap.
-        return MarketSnapshot(market_cap, _price(prices, "bitcoin"), _price(prices, "ethereum"), self.clock())
+        return snapshot_from(global_data, None if isinstance(prices, BaseException) else prices, self.clock())
+
+
+def snapshot_from(global_data: Any, prices: Any, fetched_at: float) -> MarketSnapshot:
+    """A snapshot from the two parsed bodies, or MarketDataError / ImplausibleValue: never a figure out of band."""
+    try:
+        market_cap = plausible.market_cap(global_data["data"]["total_market_cap"]["usd"])
+    except (KeyError, TypeError, IndexError) as exc:
+        raise MarketDataError(f"unexpected /global shape: {type(exc).__name__}") from None
+    # Prices are a bonus: a failed or incomplete price request does not spoil the market cap (an implausible
+    # price does: a source that sends one absurd figure is not trusted for the others).
+    btc, eth = (_price(prices, coin, market_cap) for coin in COINS)
+    return MarketSnapshot(market_cap, btc, eth, fetched_at)

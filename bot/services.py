@@ -41,7 +41,8 @@ async def open_services(
     line naming host and port) instead of answering from a private, empty state.
     """
     facts = load_facts()
-    async with open_store(settings) as store, aiohttp.ClientSession() as session:
+    # No cookie jar: the market API may not make us keep (and grow, and send back) state for it.
+    async with open_store(settings) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
         if store.shared and not store.available:
             if require_shared_store:
                 raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
@@ -51,4 +52,9 @@ async def open_services(
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None
             market = MarketData(session, str(settings.market_api_url), facts, store=store, api_key=key)
         core = Core(facts, Renderer(facts), market, store)
-        yield Services(core, store, session, market)
+        try:
+            yield Services(core, store, session, market)
+        finally:  # background writes finish (bounded) while the store is still open
+            await core.close()
+            if market is not None:
+                await market.close()

@@ -39,7 +39,7 @@ def ask(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 def test_ask_states_the_401k_figure_and_date(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = ask(capsys, "/inflow 1%", "--lang", "en")
     assert status == 0
-    assert "1% × $8.7 trillion (401(k) plan assets, as of Mar 31, 2025)" in out
+    assert "1% × $8.7 trillion = $87 billion (401(k) plan assets, as of Mar 31, 2025)" in out
 
 
 def test_discord_style_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -52,7 +52,7 @@ def test_discord_style_options(capsys: pytest.CaptureFixture[str]) -> None:
 def test_user_input_error_exits_2_with_a_localised_message(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = ask(capsys, "/inflow -5%", "--lang", "zh-TW")
     assert status == 2
-    assert "是負數；配置比例必須大於 0%" in out
+    assert "是負數；配置比例必須大於0%" in out
 
 
 def test_json_prints_the_exact_discord_payload(capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,22 +64,22 @@ def test_json_prints_the_exact_discord_payload(capsys: pytest.CaptureFixture[str
     assert payload["embeds"][0]["image"] == {"url": "attachment://inflow.png"}
     assert payload["allowed_mentions"] == {"parse": []}
     embed = payload["embeds"][0]
-    assert embed["title"] == "If 2% of all DC plans went into crypto"
+    assert embed["title"] == "If 2% of all DC plan assets went into crypto"
     assert embed["description"].startswith("**$244 billion** of new buying")
     assert embed["type"] == "rich"
-    toggle = payload["components"][-1]["components"][-1]
-    assert toggle["label"] == "中文"
-    assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|dc"
+    toggles = payload["components"][-1]["components"]
+    assert [t["label"] for t in toggles] == ["繁體中文", "简体中文"]
+    assert [t["custom_id"] for t in toggles] == ["k4|inflow|zh-TW|0|2%|dc", "k4|inflow|zh-CN|0|2%|dc"]
 
 
-@pytest.mark.parametrize("lang", ["en", "zh-TW"])
+@pytest.mark.parametrize("lang", ["en", "zh-TW", "zh-CN"])
 def test_json_help_has_a_working_language_button(lang: str, capsys: pytest.CaptureFixture[str]) -> None:
     # It crashed: /help's answer carried no state for its button's custom_id.
     status, out = ask(capsys, "/help", "--lang", lang, "--json")
     assert status == 0
-    (button,) = json.loads(out)["components"][0]["components"]
-    other = "zh-TW" if lang == "en" else "en"
-    assert button["custom_id"] == f"k4|help|{other}|0||"
+    buttons = json.loads(out)["components"][0]["components"]
+    others = ["zh-TW", "zh-CN"] if lang == "en" else ["en"]
+    assert [b["custom_id"] for b in buttons] == [f"k4|help|{other}|0||" for other in others]
 
 
 def test_json_error_payload_is_ephemeral(capsys: pytest.CaptureFixture[str]) -> None:
@@ -96,9 +96,9 @@ def test_lang_defaults_from_the_system_locale(
 ) -> None:
     monkeypatch.setenv("LANG", "zh_TW.UTF-8")
     monkeypatch.delenv("LC_ALL", raising=False)
-    assert ask(capsys, "/401k")[1].startswith("━━ 401(k) 可以投資加密貨幣了")
+    assert ask(capsys, "/401k")[1].startswith("━━ 2025年8月7日的行政命令可能為 401(k) 與加密貨幣帶來哪些改變")
     monkeypatch.setenv("LANG", "en_US.UTF-8")
-    assert ask(capsys, "/401k")[1].startswith("━━ 401(k) plans can now hold crypto")
+    assert ask(capsys, "/401k")[1].startswith("━━ What the Aug 7, 2025 executive order could change")
 
 
 def test_console_without_token_answers_until_eof(
@@ -109,13 +109,13 @@ def test_console_without_token_answers_until_eof(
     assert main([]) == 0
     out = capsys.readouterr().out
     assert "**$174 billion** of new buying" in out
-    assert "4340億美元" in out
+    assert "4,340億美元" in out
     assert "沒有「/bogus」這個指令" in out
 
 
 def test_check_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config"]) == 0
-    assert capsys.readouterr().out.startswith("config OK: 40 facts, 6 opinions")
+    assert capsys.readouterr().out.startswith("config OK: 41 facts, 6 opinions")
 
 
 def test_internal_failure_exits_1_with_an_error_id(
@@ -164,8 +164,8 @@ def test_subprocess_ask_in_chinese_prints_4340_yi(tmp_path: Path) -> None:
     # From an unrelated working directory: package data must not depend on the cwd.
     result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "4340億美元" in result.stdout
-    assert result.stdout.startswith("━━ 如果全美退休資產的 1% 投入加密貨幣 ━━\n")
+    assert "4,340億美元" in result.stdout
+    assert result.stdout.startswith("━━ 如果全美退休資產總額的1%投入加密貨幣 ━━\n")
 
 
 def test_subprocess_console_reads_stdin_until_eof(tmp_path: Path) -> None:

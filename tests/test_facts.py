@@ -33,12 +33,13 @@ VERIFIED = [
     ("workers_private_access", "72", "percent", "2025-03-31"),
     ("expense_ratio_401k_equity", "0.26", "percent", "2024-12-31"),
     ("expense_ratio_industry_equity", "0.40", "percent", "2024-12-31"),
-    ("alt_fee_management", "2", "percent", "2025-08-07"),
-    ("alt_fee_performance", "20", "percent", "2025-08-07"),
-    ("early_withdrawal_age", "59.5", "years", "2025-08-07"),
-    ("early_withdrawal_additional_tax", "10", "percent", "2025-08-07"),
+    ("alt_fee_management", "2", "percent", "current"),
+    ("alt_fee_performance", "20", "percent", "current"),
+    ("early_withdrawal_age", "59.5", "years", "current"),
+    ("early_withdrawal_additional_tax", "10", "percent", "current"),
     ("crypto_mcap_2025_08_07", "3.9", "usd_trillion", "2025-08-07"),
     ("crypto_mcap_2025_08_14", "4.18", "usd_trillion", "2025-08-14"),
+    ("crypto_mcap_article", "3.8", "usd_trillion", "2025-08-07"),
     ("btc_change_2025_08_07", "2", "percent", "2025-08-07"),
     ("btc_price_2025_08_07", "116000", "usd", "2025-08-07"),
     ("btc_price_2025_08_08", "117500", "usd", "2025-08-08"),
@@ -61,8 +62,49 @@ def test_verified_figures_are_in_the_facts_file(facts: Facts, fact_id: str, valu
     fact = facts.fact(fact_id)
     assert fact.value == Decimal(value)
     assert fact.unit == unit
-    assert fact.as_of == dt.date.fromisoformat(as_of)
-    assert facts.source_of(fact).publisher
+    # Statutory rules and conventions are "current", not dated to the order.
+    assert fact.as_of == (as_of if as_of == "current" else dt.date.fromisoformat(as_of))
+    assert facts.source_of(fact).publisher.en and facts.source_of(fact).publisher.zh_tw
+
+
+def test_the_press_rounded_dc_total_is_credited_to_press_reports_not_ici(facts: Facts) -> None:
+    source = facts.source_of(facts.fact("assets_dc_press_rounding"))
+    assert source.publisher.en == "Press reports on the order"
+    assert "ICI" not in source.publisher.en
+    assert facts.source_of(facts.fact("assets_dc_2025q1")).publisher.en == "Investment Company Institute (ICI)"
+
+
+def test_timeline_rows_are_the_verified_steps_in_order(facts: Facts) -> None:
+    steps = facts.timeline.step
+    assert [(s.date.isoformat(), s.id) for s in steps] == [
+        ("2022-03-10", "dol_caution_2022"),
+        ("2022-04-26", "fidelity_2022"),
+        ("2025-05-28", "dol_rescission_2025"),
+        ("2025-08-07", "order_signed"),
+        ("2025-08-12", "pe_statement_rescinded"),
+        ("2026-02-03", "deadline"),
+        ("2026-03-31", "proposed_rule"),
+        ("2026-06-01", "comment_period"),
+    ]
+    assert facts.timeline.reviewed == dt.date(2026, 11, 30)
+    assert all(s.source in facts.sources for s in steps)
+
+
+def test_timeline_rows_state_the_same_numbers_in_both_languages(facts: Facts) -> None:
+    # A figure written into a row's text cannot drift between languages.
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    def numbers(text: str) -> list[str]:
+        text = re.sub(r"\b(" + "|".join(months) + r")\b", lambda m: str(months.index(m[1]) + 1), text)
+        return sorted(re.findall(r"\d+(?:[.,]\d+)*", text))
+
+    for step in facts.timeline.step:
+        assert numbers(step.text.en) == numbers(step.text.zh_tw), step.id
+
+
+def test_timeline_out_of_date_order_is_refused(config_copy: Path) -> None:
+    _edit(config_copy / "facts.toml", "date = 2022-03-10", "date = 2025-12-10")
+    assert "timeline steps must be in date order" in _error(config_copy)
 
 
 def test_values_stay_exact_decimals(facts: Facts) -> None:
@@ -75,8 +117,8 @@ def test_article_labels_are_kept_where_it_differs(facts: Facts) -> None:
     assert "mislabelled" in facts.fact("assets_dc_2025q1").note.en
     assert "60%" in (facts.fact("workers_participating").article_says or "")
     assert "not an all-in" in facts.fact("expense_ratio_401k_equity").note.en
-    assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2 兆美元上下"
-    assert facts.fact("crypto_mcap_2025_08_07").article_says == "約 3.8 兆美元"
+    assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2兆美元上下"
+    assert facts.fact("crypto_mcap_2025_08_07").article_says == "約3.8兆美元"
 
 
 def test_defaults_pick_the_401k_pool_and_the_order_day_market_cap(facts: Facts) -> None:
@@ -91,7 +133,7 @@ def test_order_name_and_date(facts: Facts) -> None:
 
 
 def test_opinions_cover_the_six_views_with_stances(facts: Facts) -> None:
-    stances = {o.name: o.stance for o in facts.opinions}
+    stances = {o.name.en: o.stance for o in facts.opinions}
     assert stances == {
         "Matt Hougan": "supportive",
         "Ji Hun Kim": "supportive",
@@ -100,8 +142,8 @@ def test_opinions_cover_the_six_views_with_stances(facts: Facts) -> None:
         "Philitsa Hanson": "critical",
         "Traditional finance": "critical",
     }
-    assert all(o.quote_en_is_translation for o in facts.opinions)
-    assert "多數計畫提供者不願率先接受" in facts.opinion("rossman").quote.zh_tw
+    assert "多數計畫提供者不願率先接受" in facts.opinion("rossman").quotes[0].zh_tw
+    assert [o.id for o in facts.opinions if not o.is_analyst] == ["tradfi"]
 
 
 # ---------------------------------------------------------------- broken files
@@ -122,7 +164,7 @@ def _edit(path: Path, old: str, new: str, count: int = 1) -> None:
 
 def _error(directory: Path) -> str:
     with pytest.raises(ConfigError) as info:
-        load_facts(directory, today=dt.date(2026, 1, 1))
+        load_facts(directory, today=dt.date(2026, 12, 31))
     return str(info.value)
 
 
@@ -169,11 +211,11 @@ def test_duplicate_id(config_copy: Path) -> None:
 
 
 def test_date_in_the_future(config_copy: Path) -> None:
-    _edit(config_copy / "facts.toml", "as_of = 2025-09-30", "as_of = 2026-09-30")
+    _edit(config_copy / "facts.toml", "as_of = 2025-09-30", "as_of = 2027-09-30")
     message = _error(config_copy)
     assert "id='assets_401k_2025q3'" in message
     assert "field 'as_of'" in message
-    assert "2026-09-30 is in the future" in message
+    assert "2027-09-30 is in the future" in message
 
 
 def test_unknown_source_reference(config_copy: Path) -> None:

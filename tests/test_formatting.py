@@ -16,9 +16,9 @@ D = Decimal
 @pytest.mark.parametrize(
     ("amount", "en", "zh"),
     [
-        ("434e9", "$434 billion", "4340億美元"),
+        ("434e9", "$434 billion", "4,340億美元"),
         ("8.7e12", "$8.7 trillion", "8.7兆美元"),
-        ("125e9", "$125 billion", "1250億美元"),
+        ("125e9", "$125 billion", "1,250億美元"),
         ("87e9", "$87 billion", "870億美元"),
         ("4.35e9", "$4.35 billion", "43.5億美元"),
         ("2.17e12", "$2.17 trillion", "2.17兆美元"),
@@ -56,11 +56,11 @@ def test_dates() -> None:
 
 def test_fact_values_with_units(facts: Facts) -> None:
     assert formatting.fact_value(facts.fact("participants_401k_active"), "en") == "72.2 million"
-    assert formatting.fact_value(facts.fact("participants_401k_active"), "zh-TW") == "7220萬人"
+    assert formatting.fact_value(facts.fact("participants_401k_active"), "zh-TW") == "7,220萬人"
     assert formatting.fact_value(facts.fact("early_withdrawal_age"), "en") == "59.5 years"
-    assert formatting.fact_value(facts.fact("early_withdrawal_age"), "zh-TW") == "59.5 歲"
+    assert formatting.fact_value(facts.fact("early_withdrawal_age"), "zh-TW") == "59.5歲"
     assert formatting.fact_value(facts.fact("expense_ratio_401k_equity"), "en") == "0.26%"
-    assert formatting.fact_value(facts.fact("assets_457_2025q1"), "zh-TW") == "4770億美元"
+    assert formatting.fact_value(facts.fact("assets_457_2025q1"), "zh-TW") == "4,770億美元"
 
 
 amounts = st.decimals(min_value=D("1e8"), max_value=D("9.99e13"), places=0)

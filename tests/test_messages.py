@@ -25,9 +25,9 @@ PARAMS = {
     "seconds": 5,
     "error_id": "abc12345",
 }
-# The disclaimer every figure-bearing answer carries, per language (zh-CN ready for when it is added to LANGS).
+# The disclaimer every figure-bearing answer carries, per language (zh-CN: 情境 is 情景 on the mainland).
 NOT_ADVICE = {"en": "not investment advice", "zh-TW": "非投資建議", "zh-CN": "非投资建议"}
-NOT_A_FORECAST = {"en": "A scenario, not a forecast", "zh-TW": "僅為情境，不是預測", "zh-CN": "仅为情境，不是预测"}
+NOT_A_FORECAST = {"en": "A scenario, not a forecast", "zh-TW": "僅為情境，不是預測", "zh-CN": "仅为情景，不是预测"}
 
 
 def _codes_raised_in_the_source() -> set[str]:

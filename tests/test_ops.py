@@ -79,7 +79,7 @@ def test_a_token_file_that_is_a_fifo_or_device_is_refused_without_reading_it(kin
         cwd=tmp_path, launcher=("-c", TOKEN_FILE_PROBE), DISCORD_TOKEN_FILE=str(path if kind == "fifo" else kind)
     )
     assert result.stdout.rstrip().endswith("[0, 0, 0, 2]"), result.stderr
-    assert "401(k) plans can now hold crypto" in result.stdout
+    assert "could change for 401(k)s and crypto" in result.stdout
     assert result.stderr.strip() == f"settings error: {NOT_REGULAR}"
 
 

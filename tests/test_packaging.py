@@ -38,6 +38,10 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
         "bot/_data/templates/en/inflow.j2",
         "bot/_data/templates/zh-TW/inflow.j2",
         "bot/_data/templates/shared/macros.j2",
+        "bot/_data/config/zh-CN-overrides.toml",
+        "bot/fonts/k401-chart-sans-tc.otf",  # Chinese charts without a system font
+        "bot/fonts/k401-chart-sans-sc.otf",
+        "bot/fonts/OFL.txt",
         "bot/__main__.py",
     ):
         assert required in names
@@ -67,4 +71,14 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
         timeout=60,
     )
     assert answer.returncode == 0, answer.stderr
-    assert "4340億美元" in answer.stdout
+    assert "4,340億美元" in answer.stdout
+    simplified = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "/inflow 1% pool:retirement", "--lang", "zh-CN"],
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        env=env,
+        cwd=elsewhere,
+        timeout=60,
+    )
+    assert "新增买盘 **4340亿美元**" in simplified.stdout  # the override file travels with the wheel

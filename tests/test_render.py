@@ -12,7 +12,7 @@ from bot.requests import UserInputError, parse_request
 
 LINES = [
     "/401k",
-    *(f"/401k topic:{t}" for t in ("overview", "rules", "scale", "order", "channels", "impact", "risks")),
+    *(f"/401k topic:{t}" for t in ("overview", "rules", "scale", "order", "channels", "impact", "risks", "timeline")),
     "/inflow 2%",
     "/inflow 1-5%",
     "/inflow 0.0001%",
@@ -79,7 +79,7 @@ def test_sources_pages_together_list_every_fact_and_source(ctx: AnswerContext) -
     for fact in ctx.facts.facts:
         assert fact.label.en in text
     for source in ctx.facts.sources.values():
-        assert source.title in text
+        assert source.title.en in text
 
 
 @pytest.mark.parametrize("line", BAD_LINES)
@@ -145,15 +145,15 @@ def test_echoed_input_in_an_error_pings_nobody(ctx: AnswerContext) -> None:
 
 def test_inflow_one_percent_of_retirement_in_chinese_says_4340_yi(ctx: AnswerContext) -> None:
     result = _render("/inflow 1% pool:retirement", "zh-TW", ctx)
-    assert result.title == "如果全美退休資產的 1% 投入加密貨幣"
-    assert result.description.startswith("新增買盤 **4340億美元**，約為加密貨幣總市值的 **11.13%**。")
-    assert "43.4兆美元（全美退休資產總額，截至 2025年3月31日）" in result.description
+    assert result.title == "如果全美退休資產總額的1%投入加密貨幣"
+    assert result.description.startswith("新增買盤 **4,340億美元**，約為加密貨幣總市值的 **11.13%**。")
+    assert "1% × 43.4兆美元 = 4,340億美元（全美退休資產總額，截至2025年3月31日）" in result.description
     assert "不在行政命令範圍內" in result.description
 
 
 def test_inflow_states_which_401k_figure_and_date_it_used(ctx: AnswerContext) -> None:
     result = _render("/inflow 1%", "en", ctx)
-    assert "1% × $8.7 trillion (401(k) plan assets, as of Mar 31, 2025)" in result.description
+    assert "1% × $8.7 trillion = $87 billion (401(k) plan assets, as of Mar 31, 2025)" in result.description
     assert result.description.startswith("**$87 billion** of new buying — about **2.23%**")
     market = next(f for f in result.fields if f.name == "Crypto market cap used")
     assert market.value == "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)"
@@ -162,7 +162,8 @@ def test_inflow_states_which_401k_figure_and_date_it_used(ctx: AnswerContext) ->
 def test_dc_pool_explains_the_articles_mislabel(ctx: AnswerContext) -> None:
     result = _render("/inflow 1% pool:dc", "en", ctx)
     assert "$122 billion" in result.description
-    assert "“401(k) total $12.5 trillion” is this all-DC figure" in result.description
+    rounding = "“401(k) total $12.5 trillion” is press reports' rounding of this total (ICI: $12.2 trillion)"
+    assert rounding in result.description
 
 
 def test_scenario_table_marks_the_users_row(ctx: AnswerContext) -> None:
@@ -180,17 +181,21 @@ def test_scenario_table_marks_the_users_row(ctx: AnswerContext) -> None:
 def test_opinion_with_analyst_shows_the_full_quote_marked_as_translation(ctx: AnswerContext) -> None:
     en = _render("/opinions analyst:Bankrate", "en", ctx)
     assert en.title == "Ted Rossman on the 401(k) order"
-    assert "> This will be a slow process. Most plan providers won't want to go first." in en.description
+    assert (
+        "> “This will be a slow process. Most plan providers won't want to go first.” … "
+        "“keep it simple: track the market and keep fees low”"
+    ) in en.description
     assert "translated by us" in en.description
     zh = _render("/opinions analyst:rossman", "zh-TW", ctx)
-    assert "> 這將是個緩慢的過程。多數計畫提供者不願率先接受。" in zh.description
+    quote = "> 「這將是個緩慢的過程。多數計畫提供者不願率先接受。」……「保持簡單，追蹤市場、保持低費用」"
+    assert quote in zh.description
 
 
 def test_opinions_filter_by_stance(ctx: AnswerContext) -> None:
     result = _render("/opinions stance:critical", "en", ctx)
     assert [f.name for f in result.fields] == [
         "🔴 Philitsa Hanson — Allvue Systems",
-        "🔴 Traditional finance — Traditional financial institutions",
+        "🔴 Traditional finance — Traditional financial institutions (summary of views)",
     ]
 
 
@@ -206,7 +211,7 @@ def test_401k_rules_cover_the_59_and_a_half_rule(ctx: AnswerContext) -> None:
     rule = result.fields[names.index("The 59.5 rule")].value
     assert "**10% additional tax**" in rule and "§72(t)" in rule
     zh = _render("/401k topic:rules", "zh-TW", ctx)
-    assert "59.5 歲規則" in [f.name for f in zh.fields]
+    assert "59.5歲規則" in [f.name for f in zh.fields]
 
 
 def test_internal_error_has_an_error_id(ctx: AnswerContext) -> None:
@@ -218,6 +223,7 @@ def test_strict_undefined_fails_loudly(facts: Facts, tmp_path: Path) -> None:
     for lang in LANGS:
         (tmp_path / lang).mkdir()
         (tmp_path / lang / "broken.j2").write_text("{% block title %}{{ missing }}{% endblock %}", encoding="utf-8")
+        (tmp_path / lang / "words.j2").write_text("", encoding="utf-8")
     (tmp_path / "shared").mkdir()
     (tmp_path / "shared" / "macros.j2").write_text("", encoding="utf-8")
     with pytest.raises(jinja2.UndefinedError):
@@ -230,4 +236,4 @@ def test_every_template_exists_in_both_languages() -> None:
     en = {p.name for p in (templates_dir() / "en").glob("*.j2")}
     zh = {p.name for p in (templates_dir() / "zh-TW").glob("*.j2")}
     assert en == zh
-    assert {"401k.j2", "inflow.j2", "opinions.j2", "sources.j2", "language.j2", "help.j2", "error.j2"} <= en
+    assert {"401k.j2", "inflow.j2", "opinions.j2", "sources.j2", "language.j2", "help.j2", "error.j2", "words.j2"} <= en

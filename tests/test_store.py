@@ -132,6 +132,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
     async with SQLiteStore(tmp_path / "c.sqlite3") as store:
         core = Core(facts, renderer, store=store)
         first = await core.answer(request, "en")
+        await core.drain()  # the cache write happens in the background
         assert await store.cache_count() == 1
         assert await core.answer(request, "en") == first
         assert await store.cache_count() == 1
@@ -148,6 +149,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
         edited_core = Core(facts, Renderer(facts, edited), store=store)
         assert edited_core.data_version != core.data_version
         assert (await edited_core.answer(request, "en")).title == "Risks!"
+        await edited_core.drain()
         assert await store.cache_count() == 2
 
 

@@ -22,7 +22,7 @@ from bot.discord_app.cog import AnswersCog
 from bot.discord_app.components import AnswerButton, TopicSelect
 from bot.discord_app.payload import NO_MENTIONS, build_files, send_kwargs
 from bot.discord_app.translator import LabelTranslator
-from bot.facts import Lang
+from bot.facts import Lang, parse_lang
 from bot.health import HEARTBEAT_SECONDS, heartbeat_key
 from bot.memo import LruCache
 from bot.render import Answer
@@ -174,8 +174,9 @@ class K401Bot(commands.AutoShardedBot):
         if explicit is not None:
             return explicit
         for saved in await self.store.get_languages(interaction.user.id, interaction.guild_id):
-            if saved in ("en", "zh-TW"):
-                return "en" if saved == "en" else "zh-TW"
+            lang = parse_lang(saved)
+            if lang is not None:
+                return lang
         return lang_from_locale(interaction.locale.value)
 
     # ------------------------------------------------------------------ answering

@@ -49,12 +49,14 @@ _TOPIC_NAMES = {
     "channels": "How crypto would get in",
     "impact": "Market reaction and impact",
     "risks": "Risks and open questions",
+    "timeline": "Timeline: before and after the order",
 }
 _POOL_NAMES = {"401k": "401(k) plans", "dc": "All DC plans", "retirement": "All US retirement assets"}
 _STANCE_NAMES = {"supportive": "Supportive", "cautious": "Cautious", "critical": "Critical"}
 _LANGUAGE_NAMES = {
     "en": "English",
     "zh-TW": "繁體中文 (Traditional Chinese)",
+    "zh-CN": "简体中文 (Simplified Chinese)",
     "auto": "Automatic (from your Discord language)",
 }
 
@@ -64,7 +66,7 @@ class AnswersCog(commands.Cog):
         self.bot = bot
 
     @app_commands.command(
-        name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order changes", "commands.401k")
+        name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order could change", "commands.401k")
     )
     @_rename("topic")
     @_describe(topic="Which part to explain (default: overview)")
@@ -168,7 +170,7 @@ def allocation_choices(facts: Facts, current: str, language: Lang) -> list[app_c
 def analyst_choices(facts: Facts, current: str) -> list[app_commands.Choice[str]]:
     needle = current.strip().lower()
     return [
-        app_commands.Choice(name=f"{o.name} — {o.organisation}"[:100], value=o.id)
+        app_commands.Choice(name=f"{o.name.en} — {o.organisation.en}"[:100], value=o.id)
         for o in facts.opinions
-        if not needle or needle in o.name.lower() or needle in o.organisation.lower() or needle in o.id
+        if not needle or needle in o.name.en.lower() or needle in o.organisation.en.lower() or needle in o.id
     ][:25]

@@ -1,7 +1,7 @@
 """One app_commands.Translator for every registered string, fed from config/commands.toml.
 
-Strings are registered as locale_str with a `key` extra ("commands.inflow", "topics.rules", ...); Chinese clients
-(zh-TW, and zh-CN with the same Traditional text until a Simplified translation exists) see the zh-TW label.
+Strings are registered as locale_str with a `key` extra ("commands.inflow", "topics.rules", ...); zh-TW clients see
+the zh-TW label, zh-CN clients its Simplified conversion (Facts.label). Discord has no zh-HK locale.
 """
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.facts import Facts
+from bot.facts import Facts, Lang
 
-CHINESE_LOCALES = (discord.Locale.taiwan_chinese, discord.Locale.chinese)
+CHINESE_LOCALES: dict[discord.Locale, Lang] = {discord.Locale.taiwan_chinese: "zh-TW", discord.Locale.chinese: "zh-CN"}
 
 
 def key_str(text: str, key: str) -> app_commands.locale_str:
@@ -26,10 +26,11 @@ class LabelTranslator(app_commands.Translator):
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
         key = string.extras.get("key")
-        if locale not in CHINESE_LOCALES or not isinstance(key, str) or "." not in key:
+        lang = CHINESE_LOCALES.get(locale)
+        if lang is None or not isinstance(key, str) or "." not in key:
             return None
         group, name = key.split(".", 1)
         try:
-            return self.facts.label(group, name, "zh-TW")
+            return self.facts.label(group, name, lang)
         except (AttributeError, KeyError):
             return None

@@ -124,7 +124,7 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
-        """True if this store now holds `name` for ttl_seconds (nobody else held an unexpired lease)."""
+        """True if this store now holds `name` for ttl_seconds: it was free, expired, or already ours (renewed)."""
 
     @abc.abstractmethod
     async def release_lease(self, name: str) -> None: ...

@@ -511,7 +511,7 @@ class PostgresStore(Store):
             held = await conn.fetchval(
                 "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3) "
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
-                "WHERE leases.expires <= $4 RETURNING true",
+                "WHERE leases.expires <= $4 OR leases.holder = excluded.holder RETURNING true",  # or ours to renew
                 name,
                 self.holder,
                 now + ttl_seconds,

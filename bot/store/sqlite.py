@@ -449,7 +449,7 @@ class SQLiteStore(Store):
             cursor = db.execute(
                 "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
-                "WHERE leases.expires <= ?",
+                "WHERE leases.expires <= ? OR leases.holder = excluded.holder",  # free, expired, or ours to renew
                 (name, self.holder, now + ttl_seconds, now),
             )
             return cursor.rowcount == 1

@@ -34,6 +34,7 @@ async def start_bot(fake: FakeDiscord, core: Core, store: SQLiteStore) -> tuple[
 async def stop_bot(bot: K401Bot, task: asyncio.Task[None]) -> None:
     await bot.close()
     await asyncio.wait_for(task, 10)
+    await bot.core.close()  # background cache writes finish before the test closes the store
 
 
 def check_limits(reply: Reply) -> None:

@@ -136,7 +136,7 @@ async def test_inflow_numbers_in_both_languages(harness: Harness) -> None:
     assert en.embed["description"].startswith("**$174 billion** of new buying")
     zh_token = await harness.fake.command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-TW")
     zh = await harness.fake.wait_reply(zh_token)
-    assert zh.embed["description"].startswith("新增買盤 **4340億美元**")
+    assert zh.embed["description"].startswith("新增買盤 **4,340億美元**")
 
 
 def en_token(harness: Harness, reply: Reply) -> str:
@@ -173,7 +173,7 @@ async def test_page_buttons_walk_the_opinions(harness: Harness) -> None:
     token = await fake.command("opinions")
     first = await fake.wait_reply(token)
     buttons = first.data["components"][0]["components"]
-    assert [b["label"] for b in buttons] == ["Previous", "Next", "中文"]
+    assert [b["label"] for b in buttons] == ["Previous", "Next", "繁體中文", "简体中文"]
     assert buttons[0]["disabled"] is True
     update = await fake.wait_reply(await fake.click(token, buttons[1]["custom_id"]))
     assert update.body["type"] == 7
@@ -189,11 +189,11 @@ async def test_language_toggle_rerenders_the_inflow_answer_in_chinese(harness: H
     fake = harness.fake
     token = await fake.command("inflow", {"allocation": "2%"})
     first = await fake.wait_reply(token)
-    toggle = first.data["components"][-1]["components"][-1]
+    toggle = first.data["components"][-1]["components"][0]
     assert toggle["custom_id"] == "k4|inflow|zh-TW|0|2%|401k"
     update = await fake.wait_reply(await fake.click(token, toggle["custom_id"]))
     assert update.kind == "edit_original"
-    assert update.embed["title"] == "如果401(k) 計畫的 2% 投入加密貨幣"
+    assert update.embed["title"] == "如果 401(k) 計畫資產的2%投入加密貨幣"
     assert update.data["components"][-1]["components"][-1]["label"] == "English"
 
 
@@ -206,7 +206,7 @@ async def test_components_work_after_a_restart(harness: Harness) -> None:
     harness.bot, harness.task = await start_bot(fake, harness.core, harness.store)
     assert len(fake.identifies) == 2 and fake.sync_calls == 1  # a restart does not re-sync unchanged commands
     update = await fake.wait_reply(await fake.click(token, select["custom_id"], values=["order"]))
-    assert update.embed["title"].startswith("The executive order of")
+    assert update.embed["title"].startswith("Executive Order 14330 of")
 
 
 # ---------------------------------------------------------------- autocomplete
@@ -276,7 +276,7 @@ async def test_handler_exception_apologises_with_an_error_id_and_the_bot_goes_on
     assert error_id.group(1) in caplog.text and "kaboom" in caplog.text
     monkeypatch.setattr(harness.core, "respond", original)
     again = await harness.fake.wait_reply(await harness.fake.command("401k"))
-    assert again.embed["title"].startswith("401(k) plans can now hold crypto")
+    assert again.embed["title"].startswith("What the Aug 7, 2025 executive order could change")
 
 
 async def test_gateway_drop_resumes_and_answers_the_next_interaction(harness: Harness) -> None:
@@ -296,7 +296,7 @@ async def test_language_preference_beats_the_client_locale_and_survives(harness:
     saved = await fake.wait_reply(await fake.command("language", {"language": "zh-TW"}))
     assert saved.embed["description"].startswith("已儲存")
     answer = await fake.wait_reply(await fake.command("401k", locale="en-US"))
-    assert answer.embed["title"].startswith("401(k) 可以投資加密貨幣了")
+    assert answer.embed["title"].startswith("2025年8月7日的行政命令可能為 401(k)")
     auto = await fake.wait_reply(await fake.command("language", {"language": "auto"}))
     assert auto.embed["title"] == "Answer language"
 
@@ -340,7 +340,9 @@ async def test_rejected_token_is_a_login_failure(
 # ---------------------------------------------------------------- chart
 
 
-@pytest.mark.parametrize(("locale", "title"), [("en-US", "If 2% of 401(k) plans"), ("zh-TW", "如果401(k) 計畫的 2%")])
+@pytest.mark.parametrize(
+    ("locale", "title"), [("en-US", "If 2% of 401(k) plan assets"), ("zh-TW", "如果 401(k) 計畫資產的2%")]
+)
 async def test_inflow_embed_shows_the_attached_chart(harness: Harness, locale: str, title: str) -> None:
     import io
 

@@ -199,7 +199,7 @@ async def test_market_api_faults_do_not_break_answers(
             market_field = next(f for f in reply.embed["fields"] if f["name"] == "Crypto market cap used")
             assert market_field["value"].endswith("(Press reports citing CoinGecko; no live data)")
             other = await fake.wait_reply(await fake.command("401k"))
-            assert other.embed["title"].startswith("401(k) plans can now hold crypto")
+            assert other.embed["title"].startswith("What the Aug 7, 2025 executive order could change")
         finally:
             await stop_bot(bot, task)
             await fake.close()
