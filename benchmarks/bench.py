@@ -325,10 +325,10 @@ def in_process() -> list[tuple[str, str]]:
     rows.append(("chart warm render (uncached, median of 5)", f"{statistics.median(timings) * 1000:.0f} ms"))
 
     async def cached_chart() -> float:
-        from bot.store import Store
+        from bot.store import SQLiteStore
 
         with tempfile.TemporaryDirectory() as d:
-            async with Store(Path(d) / "c.sqlite3") as store:
+            async with SQLiteStore(Path(d) / "c.sqlite3") as store:
                 c = Core(core.facts, core.renderer, store=store)
                 request = parse_request("/inflow 2%", core.facts)
                 await c.respond(request, "en")

@@ -29,7 +29,7 @@ from bot.core import CHART_DEADLINE_SECONDS, MAX_CHARTS_QUEUED, Core  # noqa: E4
 from bot.facts import Lang, load_facts  # noqa: E402
 from bot.render import Renderer  # noqa: E402
 from bot.requests import parse_request  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import SQLiteStore  # noqa: E402
 
 
 @dataclass
@@ -53,7 +53,7 @@ async def _ticker(gaps: list[float]) -> None:
 async def burst(n: int, *, deadline: float, queue: int, offset: int) -> Burst:
     facts = load_facts()
     with tempfile.TemporaryDirectory() as folder:
-        async with Store(Path(folder) / "burst.sqlite3") as store:
+        async with SQLiteStore(Path(folder) / "burst.sqlite3") as store:
             core = Core(facts, Renderer(facts), store=store, chart_deadline_seconds=deadline, max_charts_queued=queue)
             await core.respond(parse_request("/inflow 0.5%", facts), "en")  # warm: matplotlib loaded, font found
             await core.drain()

@@ -24,7 +24,7 @@ from bot.facts import Lang, load_facts  # noqa: E402
 from bot.market import MarketData  # noqa: E402
 from bot.render import Renderer  # noqa: E402
 from bot.requests import parse_request  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import SQLiteStore  # noqa: E402
 from tests.fake_market import FakeMarketAPI, gzip_bomb  # noqa: E402
 from tests.test_reply_path import write_lock_held_by_another_process  # noqa: E402
 
@@ -86,7 +86,7 @@ async def locked_store() -> None:
     ]
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "locked.sqlite3"
-        async with Store(path) as store:
+        async with SQLiteStore(path) as store:
             core = Core(facts, Renderer(facts), store=store)
             async with write_lock_held_by_another_process(path):
                 for line, lang in asks:

@@ -22,7 +22,7 @@ import discord  # noqa: E402
 
 from bot.core import Core  # noqa: E402
 from bot.discord_app.client import K401Bot  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import SQLiteStore  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord  # noqa: E402
 
 TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
@@ -33,7 +33,7 @@ async def profile(command: str, click: bool, n: int) -> cProfile.Profile:
     await fake.start()
     discord.http.Route.BASE = fake.api_base
     with tempfile.TemporaryDirectory() as tmp:
-        async with Store(Path(tmp) / "p.sqlite3") as store:
+        async with SQLiteStore(Path(tmp) / "p.sqlite3") as store:
             bot = K401Bot(Core.load(store=store), store, guild_ready_timeout=0.05)
             task = asyncio.create_task(bot.start(TOKEN))
             await fake.ready.wait()

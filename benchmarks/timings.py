@@ -27,7 +27,7 @@ from bot.core import Core  # noqa: E402
 from bot.facts import load_facts  # noqa: E402
 from bot.market import MarketData  # noqa: E402
 from bot.render import Renderer  # noqa: E402
-from bot.store import Store  # noqa: E402
+from bot.store import SQLiteStore  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord  # noqa: E402
 from tests.e2e.helpers import start_bot, stop_bot  # noqa: E402
 from tests.fake_market import FakeMarketAPI  # noqa: E402
@@ -76,7 +76,7 @@ async def burst() -> None:
     await fake.start()
     discord.http.Route.BASE = fake.api_base
     with tempfile.TemporaryDirectory() as folder:
-        async with Store(Path(folder) / "bench.sqlite3") as store:
+        async with SQLiteStore(Path(folder) / "bench.sqlite3") as store:
             bot, task = await start_bot(fake, Core(facts, Renderer(facts), store=store), store)
             try:
                 users = iter(range(5_000_000_000_000_000_000, 5_000_000_000_000_001_000))

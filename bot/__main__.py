@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -47,6 +48,8 @@ def _parser() -> argparse.ArgumentParser:
     health.add_argument("--http", action="store_true", help="check the local serve process's /healthz")
     backup = sub.add_parser("backup", help="copy the SQLite store to PATH with SQLite's online backup")
     backup.add_argument("path", type=Path)
+    copy = sub.add_parser("copy-store", help="copy preferences from the SQLite store (BOT_DB_PATH) to PostgreSQL")
+    copy.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/db")
     console = sub.add_parser("console", help="the offline console, even with a token set")
     console.add_argument("--chart-dir", type=Path, default=None, help="write /inflow charts (PNG) into this folder")
     return parser
@@ -96,6 +99,17 @@ async def _console(settings: Settings, chart_dir: Path | None) -> int:
         return await interactive(services.core, system_lang(), chart_dir=chart_dir)
 
 
+def _copy_store(settings: Settings, url: str) -> int:
+    from bot.store.copy import CopyError, copy_store
+
+    try:
+        print(asyncio.run(copy_store(settings.db_path, url)))
+    except CopyError as exc:
+        print(f"copy-store: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
@@ -106,9 +120,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         message = str(first["msg"]).removeprefix("Value error, ")
         print(f"settings error: {where + ': ' if where else ''}{message}", file=sys.stderr)
         return 2
-    setup_logging(settings.log_level, settings.log_format, settings.secrets())
+    # copy-store's URL comes on the command line: its password stays out of every log line too
+    url_secrets = [args.to, *filter(None, [urlsplit(args.to).password])] if args.command == "copy-store" else []
+    setup_logging(settings.log_level, settings.log_format, [*settings.secrets(), *url_secrets])
     # Answers go to stdout; keep the console quiet unless asked.
-    if args.command in (None, "ask", "console", "health", "backup") and settings.log_level.upper() == "INFO":
+    quiet = (None, "ask", "console", "health", "backup", "copy-store")
+    if args.command in quiet and settings.log_level.upper() == "INFO":
         logging.getLogger().setLevel(logging.WARNING)
     try:
         if args.command == "health":
@@ -117,7 +134,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             healthy, reason = probe(settings) if args.http or http_mode(settings) else check_health(settings)
             print(reason)
             return 0 if healthy else 1
+        if args.command == "copy-store":
+            return _copy_store(settings, args.to)
         if args.command == "backup":
+            if settings.database_url is not None:
+                print("backup copies the SQLite store; with BOT_DATABASE_URL use pg_dump (README)", file=sys.stderr)
+                return 2
             try:
                 size = backup(settings, args.path)
             except FileNotFoundError as exc:

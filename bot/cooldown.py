@@ -71,3 +71,13 @@ class StoreCooldown:
 
     async def retry_after(self, user_id: int) -> float:
         return await self.store.cooldown_hit(user_id, self.rate, self.per)
+
+
+class SharedCooldownStore(CooldownStore, Protocol):
+    shared: bool  # several processes may use this store at once
+
+
+def cooldown_for(store: SharedCooldownStore) -> Cooldown:
+    """A store several processes share keeps the window (they all count together); otherwise this process's memory
+    is the cheaper, equally correct place."""
+    return StoreCooldown(store) if store.shared else MemoryCooldown()

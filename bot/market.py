@@ -41,6 +41,7 @@ MAX_STORED_SNAPSHOT_CHARS = 4096
 MAX_CLOCK_SKEW_SECONDS = 300.0  # a snapshot "from the future" would otherwise stay fresh forever
 SOURCE_NAME = "CoinGecko API"
 COINS = ("bitcoin", "ethereum")
+MARKET_LEASE = "market_fetch"
 
 
 class MarketDataError(Exception):
@@ -215,18 +216,32 @@ class MarketData:
         if row is None:
             return
         try:
-            self._last_good = MarketSnapshot.from_json(row[1], self.clock())
+            stored = MarketSnapshot.from_json(row[1], self.clock())
         except (KeyError, ValueError, TypeError) as exc:  # ImplausibleValue is a ValueError
             log.warning("market: ignoring an unusable stored snapshot: %s", exc)
+            return
+        if self._last_good is None or stored.fetched_at > self._last_good.fetched_at:  # another process's is newer
+            self._last_good = stored
 
     async def _refresh(self) -> MarketSnapshot | None:
+        # Several processes sharing a store make one outside request per TTL between them: the lease holder
+        # fetches, the others read what it stored.
+        if self.store is not None and not await self.store.try_lease(MARKET_LEASE, self.ttl):
+            self._last_attempt = float("-inf")  # ask the store again next time, not the API
+            self._loaded_from_store = False
+            await self._load_from_store()
+            return self._last_good
         try:
             snapshot = await self._fetch()
         except ImplausibleValue as exc:
             log.warning("market: dropped an implausible response (%s); using the fallback", exc)
+            if self.store is not None:
+                await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
         except Exception as exc:  # every failure ends in a fallback, never in a broken answer
             log.warning("market: live data unavailable (%s: %s); using fallback", type(exc).__name__, exc)
+            if self.store is not None:
+                await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
         self._last_good = snapshot
         if self.store is not None:  # in the background: nobody's answer waits for the store

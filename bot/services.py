@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -13,7 +14,13 @@ from bot.facts import load_facts
 from bot.market import MarketData
 from bot.render import Renderer
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+class SharedStoreUnreachable(Exception):
+    """BOT_DATABASE_URL is set but the database cannot be used: processes must not run on divergent state."""
 
 
 @dataclass
@@ -25,11 +32,21 @@ class Services:
 
 
 @asynccontextmanager
-async def open_services(settings: Settings, *, offline: bool = False) -> AsyncIterator[Services]:
-    """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all."""
+async def open_services(
+    settings: Settings, *, offline: bool = False, require_shared_store: bool = False
+) -> AsyncIterator[Services]:
+    """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all.
+
+    require_shared_store: with BOT_DATABASE_URL set and the database unusable, raise SharedStoreUnreachable (one
+    line naming host and port) instead of answering from a private, empty state.
+    """
     facts = load_facts()
     # No cookie jar: the market API may not make us keep (and grow, and send back) state for it.
-    async with Store(settings.db_path) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+    async with open_store(settings) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
+        if store.shared and not store.available:
+            if require_shared_store:
+                raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
+            log.warning("store: %s; answering without it", store.problem)
         market = None
         if settings.market_enabled and not offline:
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None

@@ -6,11 +6,13 @@ Every field here is documented in the README's configuration reference and in .e
 from __future__ import annotations
 
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, model_validator
+from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 TOKEN_FILE_MAX_BYTES = 4096  # a bot token is about 72 characters; anything far larger is the wrong file
@@ -73,6 +75,34 @@ class Settings(BaseSettings):
     discord_api_url: AnyHttpUrl = Field(default=AnyHttpUrl("https://discord.com/api/v10"), alias="BOT_DISCORD_API_URL")
     http_host: str = Field(default="127.0.0.1", alias="BOT_HTTP_HOST")
     http_port: int = Field(default=8080, alias="BOT_HTTP_PORT", ge=0, le=65535)
+    # PostgreSQL for state shared by several processes; unset: the SQLite file at BOT_DB_PATH.
+    database_url: SecretStr | None = Field(default=None, alias="BOT_DATABASE_URL")
+    database_pool_max: int = Field(default=10, alias="BOT_DATABASE_POOL_MAX", ge=1, le=1000)
+    # Gateway clusters: this process runs shards BOT_SHARD_IDS ("0-3", "0,2") of BOT_SHARD_COUNT.
+    shard_count: int | None = Field(default=None, alias="BOT_SHARD_COUNT", ge=1)
+    shard_ids_text: str | None = Field(default=None, alias="BOT_SHARD_IDS")
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
+            raise ValueError("BOT_DATABASE_URL must start with postgresql:// (unset it to use SQLite)")
+        return value
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        if self.shard_ids_text is not None:
+            if self.shard_count is None:
+                raise ValueError("BOT_SHARD_IDS needs BOT_SHARD_COUNT (the total number of shards)")
+            parse_shard_ids(self.shard_ids_text, self.shard_count)
+        return self
+
+    @property
+    def shard_ids(self) -> list[int] | None:
+        """The shards this process runs, or None for all of them."""
+        if self.shard_ids_text is None or self.shard_count is None:
+            return None
+        return parse_shard_ids(self.shard_ids_text, self.shard_count)
 
     _token_error: str | None = PrivateAttr(default=None)
 
@@ -102,4 +132,21 @@ class Settings(BaseSettings):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in logs or output."""
-        return [s.get_secret_value() for s in (self.discord_token, self.market_api_key) if s and s.get_secret_value()]
+        found = [s.get_secret_value() for s in (self.discord_token, self.market_api_key) if s and s.get_secret_value()]
+        if self.database_url is not None:
+            url = self.database_url.get_secret_value()
+            found += [url, *([p] if (p := urlsplit(url).password) else [])]
+        return found
+
+
+def parse_shard_ids(text: str, count: int) -> list[int]:
+    """'0-3' -> [0, 1, 2, 3]; '0,2' -> [0, 2]; every id below count, none twice."""
+    ids: list[int] = []
+    for part in text.replace(" ", "").split(","):
+        match = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if match is None:
+            raise ValueError(f"BOT_SHARD_IDS {text!r}: use shard numbers like 0-3 or 0,2")
+        ids += range(int(match[1]), int(match[2] or match[1]) + 1)
+    if not ids or len(set(ids)) != len(ids) or max(ids) >= count:
+        raise ValueError(f"BOT_SHARD_IDS {text!r}: each shard once, each below BOT_SHARD_COUNT={count}")
+    return sorted(ids)

@@ -22,6 +22,8 @@ SETTING_NAMES = sorted(
     {f.alias for f in Settings.model_fields.values() if f.alias} | {"DISCORD_TOKEN", "DISCORD_TOKEN_FILE"}
 )
 
+pytest_plugins = ["tests.pg_fixtures"]
+
 
 @pytest.fixture(scope="session")
 def facts() -> Facts:

@@ -15,7 +15,7 @@ from bot.facts import Facts
 from bot.inflow import Estimate, MarketCap, Pool, estimate
 from bot.render import Renderer
 from bot.requests import parse_request
-from bot.store import Store
+from bot.store import SQLiteStore
 
 B = Decimal("1e9")
 
@@ -76,7 +76,7 @@ def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(
 
 async def test_second_identical_ask_does_not_render_again(tmp_path: Path, facts: Facts, renderer: Renderer) -> None:
     request = parse_request("/inflow 2%", facts)
-    async with Store(tmp_path / "c.sqlite3") as store:
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
         core = Core(facts, renderer, store=store)
         first = await core.respond(request, "en")
         assert core.charts_rendered == 1

@@ -15,7 +15,7 @@ from bot.facts import Facts
 from bot.interactions import BadInteraction, Interaction, InteractionHandler, Kind, ReplyKind, from_payload
 from bot.interactions.model import ADMINISTRATOR, MANAGE_GUILD
 from bot.render import Renderer
-from bot.store import Store
+from bot.store import SQLiteStore, Store
 from tests.http.helpers import autocomplete, click, command, message_from
 
 GUILD, USER = 7, 42
@@ -23,7 +23,7 @@ GUILD, USER = 7, 42
 
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    async with Store(tmp_path / "bot.sqlite3") as opened:
+    async with SQLiteStore(tmp_path / "bot.sqlite3") as opened:
         yield opened
 
 

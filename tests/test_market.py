@@ -35,7 +35,7 @@ from bot.plausible import ImplausibleValue
 from bot.render import Renderer
 from bot.services import open_services
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import SQLiteStore, Store
 from tests.fake_market import FakeMarketAPI
 from tests.helpers import scrubbed_env
 
@@ -166,13 +166,13 @@ async def test_snapshot_survives_a_restart_through_the_store(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, tmp_path: Path
 ) -> None:
     clock = FakeClock()
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         market = make_market(session, api, facts, clock, store)
         await market.market_cap()
         await market.close()  # the snapshot is written in the background; close() lets it finish
     api.mode = "500"
     clock.now += 3600
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         cap = await make_market(session, api, facts, clock, store).market_cap()
     assert (cap.kind, cap.age_minutes, cap.usd) == ("cached", 60, Decimal("3123456789012.5"))
 
@@ -181,7 +181,7 @@ async def test_a_fresh_stored_snapshot_saves_the_request(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, tmp_path: Path
 ) -> None:
     clock = FakeClock()
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         first = make_market(session, api, facts, clock, store)
         await first.market_cap()
         await first.close()
@@ -257,7 +257,7 @@ async def test_an_implausible_price_drops_the_response_and_the_last_good_one_is_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     clock = FakeClock()
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         market = make_market(session, api, facts, clock, store)
         await market.market_cap()
         api.prices = prices
@@ -336,9 +336,9 @@ async def test_a_poisoned_snapshot_already_in_the_store_is_never_reused(
     clock = FakeClock()
     if isinstance(payload, dict):
         payload = {"fetched_at": clock.now - 60, **payload}
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:  # as an older version left it
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:  # as an older version left it
         await store.save_snapshot(clock.now - 60, json.dumps(payload))
-    async with Store(tmp_path / "m.sqlite3", clock=clock) as store:  # restart, with the API down
+    async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:  # restart, with the API down
         api.mode = "500"
         cap = await make_market(session, api, facts, clock, store).market_cap()
         assert cap.kind == "config" and cap.usd == Decimal("3.9e12")

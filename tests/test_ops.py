@@ -20,7 +20,7 @@ from bot.__main__ import main
 from bot.health import HEARTBEAT_KEY, backup, check_health
 from bot.logs import REDACTED, JsonFormatter, RedactSecrets, setup_logging
 from bot.settings import TOKEN_FILE_MAX_BYTES, Settings
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.helpers import REPO, run_cli, scrubbed_env
 
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.known-fake-token-to-grep-for-xxxxxx"
@@ -213,7 +213,7 @@ def _settings(path: Path, token: str | None = None) -> Settings:
 async def test_health(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     assert check_health(_settings(path)) == (False, f"store {path} does not exist (has the bot started?)")
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert check_health(_settings(path))[0]  # console mode: a readable store is enough
         assert check_health(_settings(path, FAKE_TOKEN)) == (False, "the gateway has not been seen yet")
         now = time.time()
@@ -223,7 +223,7 @@ async def test_health(tmp_path: Path) -> None:
         assert not healthy and "last seen 630 s ago" in reason
     path.write_bytes(b"garbage" * 1000)
     healthy, reason = check_health(_settings(path))
-    assert not healthy and "unusable" in reason
+    assert not healthy and reason.startswith(f"no store: BOT_DB_PATH {path} is not a SQLite database")
 
 
 def test_health_command_exit_codes(
@@ -236,7 +236,7 @@ def test_health_command_exit_codes(
 
 async def test_backup_and_restore(tmp_path: Path) -> None:
     live = tmp_path / "bot.sqlite3"
-    async with Store(live) as store:
+    async with SQLiteStore(live) as store:
         await store.set_language("user", 7, "zh-TW")
         size = backup(_settings(live), tmp_path / "backups" / "b.sqlite3")  # while the store is open
         assert size > 0
@@ -244,7 +244,7 @@ async def test_backup_and_restore(tmp_path: Path) -> None:
         assert db.execute("SELECT language FROM preferences WHERE id = 7").fetchone() == ("zh-TW",)
     restored = tmp_path / "restored.sqlite3"
     restored.write_bytes((tmp_path / "backups" / "b.sqlite3").read_bytes())
-    async with Store(restored) as store:
+    async with SQLiteStore(restored) as store:
         assert await store.get_language("user", 7) == "zh-TW"
 
 

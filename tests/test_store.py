@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
+import time
+from asyncio.subprocess import PIPE
 from pathlib import Path
 
 import pytest
@@ -12,7 +19,7 @@ from bot.core import Core
 from bot.facts import Facts
 from bot.render import Renderer
 from bot.requests import parse_request
-from bot.store import Store, StoreUnavailable, migrations
+from bot.store import SQLiteStore, StoreUnavailable, migrations
 
 
 class FakeClock:
@@ -25,76 +32,64 @@ class FakeClock:
 
 async def test_migrations_are_applied_and_tracked(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "bot.sqlite3"
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert store.available
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"cache", "preferences", "meta", "market_snapshots"} <= tables
-    async with Store(path) as store:  # reopening does not re-run migrations
+    async with SQLiteStore(path) as store:  # reopening does not re-run migrations
         assert store.available
 
 
-async def test_cache_round_trip_and_expiry(tmp_path: Path) -> None:
-    clock = FakeClock()
-    async with Store(tmp_path / "c.sqlite3", clock=clock) as store:
-        assert await store.cache_put("k", b"\x00bytes", ttl_seconds=60)
-        assert await store.cache_get("k") == b"\x00bytes"
-        clock.now += 61
-        assert await store.cache_get("k") is None
-        await store.cache_put("other", b"x", 60)
-        assert await store.cache_count() == 1  # the expired entry was swept
-
-
-async def test_cache_is_bounded_oldest_evicted_first(tmp_path: Path) -> None:
-    clock = FakeClock()
-    async with Store(tmp_path / "c.sqlite3", max_cache_entries=3, clock=clock) as store:
-        for i in range(5):
-            clock.now += 1
-            await store.cache_put(f"k{i}", b"v", 3600)
-        assert await store.cache_count() == 3
-        assert await store.cache_get("k0") is None and await store.cache_get("k1") is None
-        assert await store.cache_get("k4") == b"v"
-
-
-async def test_preferences_survive_a_restart(tmp_path: Path) -> None:
-    path = tmp_path / "p.sqlite3"
-    async with Store(path) as store:
-        await store.set_language("user", 42, "zh-TW")
-        await store.set_language("guild", 7, "en")
-        await store.set_meta("sync_hash", "abc")
-    async with Store(path) as store:
-        assert await store.get_language("user", 42) == "zh-TW"
-        assert await store.get_language("guild", 7) == "en"
-        assert await store.get_language("user", 43) is None
-        assert await store.get_meta("sync_hash") == "abc"
-        await store.set_language("user", 42, None)  # back to automatic
-        assert await store.get_language("user", 42) is None
-
-
-async def test_garbage_file_is_moved_aside_and_replaced(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_file_that_is_not_sqlite_is_never_renamed_or_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = tmp_path / "bot.sqlite3"
-    path.write_bytes(b"this is not a database at all\n" * 200)
+    content = b"my notes, not a database\n" * 200
+    path.write_bytes(content)
     with caplog.at_level(logging.WARNING):
-        async with Store(path, clock=FakeClock(1234.0)) as store:
+        async with SQLiteStore(path, clock=FakeClock(1234.0)) as store:
+            assert not store.available and store.moved_aside is None
+            assert store.problem == (
+                f"BOT_DB_PATH {path} is not a SQLite database; leaving it untouched "
+                "(point BOT_DB_PATH at another file or move this one away)"
+            )
+            with pytest.raises(StoreUnavailable):
+                await store.set_language("user", 1, "en")
+    assert path.read_bytes() == content
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bot.sqlite3"]
+    assert "is not a SQLite database" in caplog.text
+
+
+async def test_a_damaged_sqlite_database_is_moved_aside_and_replaced(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "bot.sqlite3"
+    async with SQLiteStore(path) as store:
+        await store.set_language("user", 1, "en")
+    damaged = path.read_bytes()[:100] + b"\xde\xad" * 4000  # a SQLite header over garbage pages
+    path.write_bytes(damaged)
+    with caplog.at_level(logging.WARNING):
+        async with SQLiteStore(path, clock=FakeClock(1234.0)) as store:
             assert store.available
             assert store.moved_aside == tmp_path / "bot.sqlite3.corrupt-1234"
-            await store.set_language("user", 1, "en")
-    assert (tmp_path / "bot.sqlite3.corrupt-1234").read_bytes().startswith(b"this is not a database")
+            await store.set_language("user", 1, "zh-TW")
+    assert (tmp_path / "bot.sqlite3.corrupt-1234").read_bytes() == damaged
     assert "was corrupt" in caplog.text
 
 
 async def test_truncated_database_is_moved_aside(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         for i in range(200):
             await store.cache_put(f"key{i}", b"x" * 2000, 3600)
     size = path.stat().st_size
     assert size > 100_000
     with path.open("r+b") as fh:
         fh.truncate(size // 3)
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert store.available
         assert store.moved_aside is not None and store.moved_aside.exists()
         assert await store.cache_count() == 0
@@ -104,7 +99,7 @@ async def test_unusable_location_answers_without_cache(tmp_path: Path, facts: Fa
     # CI runs as root, where chmod stops nothing: a path below a regular file cannot be created by anyone.
     blocker = tmp_path / "file"
     blocker.write_text("I am a file", encoding="utf-8")
-    async with Store(blocker / "db" / "bot.sqlite3") as store:
+    async with SQLiteStore(blocker / "db" / "bot.sqlite3") as store:
         assert not store.available
         assert await store.cache_get("k") is None
         assert not await store.cache_put("k", b"v", 60)
@@ -118,10 +113,10 @@ async def test_unusable_location_answers_without_cache(tmp_path: Path, facts: Fa
 
 async def test_full_disk_turns_caching_off_and_settings_report_an_error(tmp_path: Path) -> None:
     path = tmp_path / "full.sqlite3"
-    async with Store(path) as store:
-        assert store._db is not None
-        pages = (await (await store._db.execute("PRAGMA page_count")).fetchone())[0]  # type: ignore[index]
-        await store._db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now reports SQLITE_FULL on growth
+    async with SQLiteStore(path) as store:
+        assert store._writer is not None
+        pages = store._writer.execute("PRAGMA page_count").fetchone()[0]
+        store._writer.execute(f"PRAGMA max_page_count = {pages}")  # SQLite now reports SQLITE_FULL on growth
         assert not await store.cache_put("big", b"x" * 200_000, 60)
         with pytest.raises(StoreUnavailable, match="full"):
             for i in range(2000):
@@ -134,7 +129,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
     tmp_path: Path, facts: Facts, renderer: Renderer
 ) -> None:
     request = parse_request("/401k topic:risks", facts)
-    async with Store(tmp_path / "c.sqlite3") as store:
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
         core = Core(facts, renderer, store=store)
         first = await core.answer(request, "en")
         await core.drain()  # the cache write happens in the background
@@ -158,21 +153,176 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
         assert await store.cache_count() == 2
 
 
-async def test_preferences_are_preloaded_so_lookups_need_no_database_read(tmp_path: Path) -> None:
-    path = tmp_path / "p.sqlite3"
-    async with Store(path) as store:
-        await store.set_language("user", 42, "zh-TW")
-        await store.set_language("guild", 7, "en")
-    async with Store(path) as store:
+# ---------------------------------------------------------------- real processes and read-only mounts
 
-        class NoReads:
-            def __getattr__(self, name: str) -> object:
-                raise AssertionError(f"unexpected database access: {name}")
+REPO = Path(__file__).resolve().parents[1]
 
-        real, store._db = store._db, NoReads()  # type: ignore[assignment]
+
+def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, timeout=60, check=False
+    )
+
+
+SET_LANGUAGE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        await store.set_language("user", int(sys.argv[2]), sys.argv[3])
+        print(await store.get_language("user", int(sys.argv[4])))
+asyncio.run(main())
+"""
+
+
+async def test_two_processes_on_one_file_see_each_others_preferences(tmp_path: Path) -> None:
+    path = tmp_path / "shared.sqlite3"
+    async with SQLiteStore(path) as store:
+        assert await store.get_language("user", 1) is None  # looked up before the other process writes
+        await store.set_language("user", 2, "en")
+        other = _python(SET_LANGUAGE, str(path), "1", "zh-TW", "2")  # writes user 1, reads user 2
+        assert other.returncode == 0, other.stderr
+        assert other.stdout.strip() == "en"
+        assert await store.get_language("user", 1) == "zh-TW"
+        await store.set_language("user", 2, "zh-CN")
+        assert _python(SET_LANGUAGE, str(path), "3", "en", "2").stdout.strip() == "zh-CN"
+
+
+HOLD_WRITE_LOCK = """
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+db.execute("ROLLBACK")
+"""
+
+
+async def test_a_language_write_gives_up_in_time_while_another_process_holds_the_lock(tmp_path: Path) -> None:
+    path = tmp_path / "locked.sqlite3"
+    async with SQLiteStore(path) as store:
+        await store.set_language("user", 1, "zh-TW")
+        holder = await asyncio.create_subprocess_exec(
+            sys.executable, "-c", HOLD_WRITE_LOCK, str(path), stdin=PIPE, stdout=PIPE, cwd=REPO
+        )
         try:
-            assert await store.get_language("user", 42) == "zh-TW"
-            assert await store.get_language("guild", 7) == "en"
-            assert await store.get_language("user", 12345) is None  # a new user: known absent, no query
+            assert holder.stdout is not None and await holder.stdout.readline() == b"locked\n"
+            started = time.perf_counter()
+            with pytest.raises(StoreUnavailable, match="locked"):
+                await store.set_language("user", 1, "en")
+            waited = time.perf_counter() - started
+            assert waited < 2.5  # gave up with time left to answer within Discord's 3 s (bound: 1.5 s)
+            assert await store.get_language("user", 1) == "zh-TW"  # reads never wait for the writer
+            assert not await store.cache_put("k", b"v", 60)
         finally:
-            store._db = real
+            assert holder.stdin is not None
+            holder.stdin.close()
+            await holder.wait()
+        await store.set_language("user", 1, "en")  # the lock is gone: saving works again
+        assert await store.get_language("user", 1) == "en"
+
+
+def _read_only_mount_available() -> bool:
+    probe = (
+        subprocess.run(["unshare", "-m", "true"], capture_output=True, check=False) if shutil.which("unshare") else None
+    )
+    return probe is not None and probe.returncode == 0
+
+
+read_only_mount = pytest.mark.skipif(
+    not _read_only_mount_available(), reason="needs `unshare -m` (root) for a real read-only bind mount"
+)
+
+
+def _in_read_only_mount(
+    directory: Path, *command: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run a command in its own mount namespace where `directory` is a read-only bind mount of itself."""
+    script = 'mount --bind -o ro "$0" "$0" && exec "$@"'
+    return subprocess.run(
+        ["unshare", "-m", "sh", "-c", script, str(directory), *command],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=60,
+        check=False,
+    )
+
+
+READ_ONLY_STORE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore, StoreUnavailable
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        print(store.available, store.read_only, await store.get_language("user", 42), await store.try_lease("sync", 30))
+        try:
+            await store.set_language("user", 42, "en")
+        except StoreUnavailable as exc:
+            print("not saved:", exc)
+asyncio.run(main())
+"""
+
+
+@read_only_mount
+async def test_a_valid_database_on_a_read_only_mount_still_gives_saved_preferences(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    async with SQLiteStore(directory / "bot.sqlite3") as store:
+        await store.set_language("user", 42, "zh-TW")
+    result = _in_read_only_mount(directory, sys.executable, "-c", READ_ONLY_STORE, str(directory / "bot.sqlite3"))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "True True zh-TW True"  # the lease: nothing to coordinate through, so no waiting on it
+    assert lines[1].startswith("not saved: saving a language: the store is read-only")
+    assert "is read-only" in result.stderr  # logged once, at start
+    env = {"BOT_DB_PATH": str(directory / "bot.sqlite3")}
+    health = _in_read_only_mount(directory, sys.executable, "-m", "bot", "health", env=env)
+    assert (health.returncode, health.stdout.strip()) == (0, "ok: store readable (console mode, no gateway)")
+
+
+@read_only_mount
+def test_a_damaged_database_that_cannot_be_moved_aside_does_not_stop_the_bot(tmp_path: Path) -> None:
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    path = directory / "bot.sqlite3"
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE t (x)")
+        db.executemany("INSERT INTO t VALUES (?)", [("x" * 500,)] * 100)
+    path.write_bytes(path.read_bytes()[:100] + b"\xde\xad" * 8000)
+    env = {"BOT_DB_PATH": str(path)}
+    answered = _in_read_only_mount(directory, sys.executable, "-m", "bot", "ask", "/401k topic:risks", env=env)
+    assert answered.returncode == 0, answered.stderr
+    assert answered.stdout.startswith("━━ Risks and open questions ━━")
+    assert "is a damaged SQLite database" in answered.stderr and "cannot be moved aside" in answered.stderr
+    assert "Traceback" not in answered.stderr
+    health = _in_read_only_mount(directory, sys.executable, "-m", "bot", "health", env=env)
+    assert health.returncode == 1 and health.stdout.startswith(f"no store: {path}")
+    assert sorted(p.name for p in directory.iterdir()) == ["bot.sqlite3"]  # nothing was renamed
+
+
+MIGRATE = """
+import asyncio, sys
+from pathlib import Path
+from bot.store import SQLiteStore
+async def main():
+    async with SQLiteStore(Path(sys.argv[1])) as store:
+        print(store.available, store.problem)
+asyncio.run(main())
+"""
+
+
+async def test_processes_starting_together_on_a_new_file_migrate_it_once(tmp_path: Path) -> None:
+    path = tmp_path / "new.sqlite3"
+    procs = [
+        await asyncio.create_subprocess_exec(
+            sys.executable, "-c", MIGRATE, str(path), stdout=PIPE, stderr=PIPE, cwd=REPO
+        )
+        for _ in range(4)
+    ]
+    results = [await p.communicate() for p in procs]
+    assert [out.decode().strip() for out, _ in results] == ["True None"] * 4, [err.decode() for _, err in results]
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]

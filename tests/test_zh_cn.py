@@ -22,7 +22,7 @@ from bot.paths import config_dir
 from bot.render import Renderer
 from bot.requests import LANGUAGE_CHOICES, UserInputError, lang_from_locale, parse_request
 from bot.simplified import Simplifier, load_overrides
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.helpers import run_cli
 from tests.zh_answers import all_answers, answer_texts
 
@@ -250,10 +250,10 @@ async def test_store_keeps_a_zh_cn_choice_and_upgrades_an_old_database(tmp_path:
         )
         db.execute("INSERT INTO preferences VALUES ('user', 7, 'zh-TW', 1.0)")
         db.execute("PRAGMA user_version = 1")
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert await store.get_language("user", 7) == "zh-TW"  # kept through the table rebuild
         await store.set_language("guild", 9, "zh-CN")
-    async with Store(path) as store:
+    async with SQLiteStore(path) as store:
         assert await store.get_language("guild", 9) == "zh-CN"
     with sqlite3.connect(path) as db, pytest.raises(sqlite3.IntegrityError):
         db.execute("INSERT INTO preferences VALUES ('user', 8, 'zh-HK', 1.0)")

@@ -15,12 +15,12 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.answers import new_error_id
-from bot.cooldown import Cooldown, MemoryCooldown
+from bot.cooldown import Cooldown, cooldown_for
 from bot.core import Core
 from bot.discord_app.gateway import DRAIN_SECONDS, GatewayTransport, neutral
 from bot.discord_app.payload import NO_MENTIONS
 from bot.discord_app.translator import LabelTranslator
-from bot.health import HEARTBEAT_KEY, HEARTBEAT_SECONDS
+from bot.health import HEARTBEAT_SECONDS, heartbeat_key
 from bot.interactions import InteractionHandler, Kind, log_interaction
 from bot.requests import lang_from_locale
 from bot.store import Store
@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SYNC_HASH_KEY = "command_sync_hash"
 COG_EXTENSION = "bot.discord_app.cog"
+SYNC_LEASE_SECONDS = 30.0
 
 
 def intents() -> discord.Intents:
@@ -65,8 +66,13 @@ class K401Bot(commands.AutoShardedBot):
         sync_on_start: bool = True,
         guild_ready_timeout: float = 2.0,
         drain_seconds: float = DRAIN_SECONDS,
+        shard_count: int | None = None,
+        shard_ids: list[int] | None = None,
     ) -> None:
+        # A gateway cluster: this process runs shard_ids of shard_count (None: discord.py decides, all shards).
+        shards: dict[str, Any] = {"shard_count": shard_count, **({"shard_ids": shard_ids} if shard_ids else {})}
         super().__init__(
+            **shards,
             command_prefix=commands.when_mentioned,  # no prefix commands; slash commands only
             intents=intents(),
             tree_cls=K401Tree,
@@ -82,7 +88,7 @@ class K401Bot(commands.AutoShardedBot):
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
         self.drain_seconds = drain_seconds
-        self.handler = InteractionHandler(core, store, cooldown or MemoryCooldown())
+        self.handler = InteractionHandler(core, store, cooldown or cooldown_for(store))
         self.gateway = GatewayTransport(self.handler)
         self._heartbeats: asyncio.Task[None] | None = None
 
@@ -104,14 +110,14 @@ class K401Bot(commands.AutoShardedBot):
         """`python -m bot health` reads this timestamp: the gateway was connected at that moment."""
         while not self.is_closed():
             if self.gateway_connected():
-                await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+                await self.store.set_meta(heartbeat_key(self.shard_ids), str(time.time()))
             await asyncio.sleep(HEARTBEAT_SECONDS)
 
     async def on_ready(self) -> None:
         # Start-up objects (config, templates, discord.py state) live for the whole run: keep the collector
         # from re-scanning them on every full collection, which otherwise shows up as latency spikes.
         gc.freeze()
-        await self.store.set_meta(HEARTBEAT_KEY, str(time.time()))
+        await self.store.set_meta(heartbeat_key(self.shard_ids), str(time.time()))
         log.info("ready: %d guild(s), %d shard(s)", len(self.guilds), self.shard_count or 1)
 
     async def close(self) -> None:
@@ -139,15 +145,17 @@ class K401Bot(commands.AutoShardedBot):
         payload = await self.command_payload()
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
         key = f"{SYNC_HASH_KEY}:{guild_id or 'global'}"
-        if not force and await self.store.get_meta(key) == digest:
-            log.info("commands unchanged since the last sync; not syncing")
-            return False
-        if guild_id:
-            guild = discord.Object(id=guild_id)
-            self.tree.copy_global_to(guild=guild)
-            await self.tree.sync(guild=guild)
-        else:
-            await self.tree.sync()
-        await self.store.set_meta(key, digest)
+        # Processes starting together take turns; whoever comes second finds the hash already stored.
+        async with self.store.lease(f"sync:{key}", SYNC_LEASE_SECONDS, wait_seconds=SYNC_LEASE_SECONDS):
+            if not force and await self.store.get_meta(key) == digest:
+                log.info("commands unchanged since the last sync; not syncing")
+                return False
+            if guild_id:
+                guild = discord.Object(id=guild_id)
+                self.tree.copy_global_to(guild=guild)
+                await self.tree.sync(guild=guild)
+            else:
+                await self.tree.sync()
+            await self.store.set_meta(key, digest)
         log.info("synced %d commands (%s)", len(payload), f"guild {guild_id}" if guild_id else "global")
         return True

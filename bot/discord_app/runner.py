@@ -12,7 +12,7 @@ import sys
 import discord
 
 from bot.discord_app.client import K401Bot
-from bot.services import open_services
+from bot.services import SharedStoreUnreachable, open_services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -35,9 +35,16 @@ def token_problem(settings: Settings) -> str | None:
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     assert settings.discord_token is not None
     token = settings.discord_token.get_secret_value().strip()
-    async with open_services(settings) as services:
+    async with open_services(settings, require_shared_store=True) as services:
         syncing = args.command == "sync"
-        bot = K401Bot(services.core, services.store, dev_guild_id=settings.dev_guild_id, sync_on_start=not syncing)
+        bot = K401Bot(
+            services.core,
+            services.store,
+            dev_guild_id=settings.dev_guild_id,
+            sync_on_start=not syncing,
+            shard_count=settings.shard_count,
+            shard_ids=settings.shard_ids,
+        )
         async with bot:
             if syncing:
                 await bot.login(token)
@@ -66,6 +73,9 @@ def run_discord(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(_run(settings, args))
+    except SharedStoreUnreachable as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except discord.LoginFailure:
         print("Discord rejected DISCORD_TOKEN (401): reset the token in the developer portal", file=sys.stderr)
         return 2

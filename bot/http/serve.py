@@ -15,12 +15,12 @@ import sys
 
 from aiohttp import web
 
-from bot.cooldown import Cooldown, MemoryCooldown
+from bot.cooldown import cooldown_for
 from bot.http.server import InteractionServer
 from bot.http.signature import PublicKeyError, SignatureVerifier, load_public_key
 from bot.http.webhooks import Webhooks
 from bot.interactions import InteractionHandler
-from bot.services import Services, open_services
+from bot.services import SharedStoreUnreachable, open_services
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -28,15 +28,11 @@ log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
 
 
-def make_cooldown(services: Services) -> Cooldown:
-    """Per-process for now; a store-backed cooldown makes the window shared by every replica."""
-    return MemoryCooldown()
-
-
 async def serve(settings: Settings, host: str, port: int, *, drain_seconds: float = DRAIN_SECONDS) -> int:
     verifier = SignatureVerifier(load_public_key(settings.discord_public_key))
-    async with open_services(settings) as services:
-        handler = InteractionHandler(services.core, services.store, make_cooldown(services))
+    # Replicas must not answer from private, divergent state: a configured but unreachable PostgreSQL is fatal.
+    async with open_services(settings, require_shared_store=True) as services:
+        handler = InteractionHandler(services.core, services.store, cooldown_for(services.store))
         webhooks = Webhooks(services.session, str(settings.discord_api_url))
         server = InteractionServer(handler, verifier, webhooks, services.store)
         runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=drain_seconds)
@@ -77,6 +73,9 @@ def run_serve(settings: Settings, args: argparse.Namespace) -> int:
         return 2
     try:
         return asyncio.run(serve(settings, host, port))
+    except SharedStoreUnreachable as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"cannot listen on {host}:{port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from bot.answers import new_error_id
 from bot.components import ComponentState, decode
@@ -35,6 +35,8 @@ COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, 
 
 class PreferenceStore(Protocol):
     async def get_language(self, scope: Scope, ident: int) -> str | None: ...
+
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]: ...
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None: ...
 
@@ -147,11 +149,10 @@ class InteractionHandler:
         """Explicit choice > the user's /language > the server default > the Discord client's locale."""
         if explicit is not None:
             return explicit
-        for scope, ident in (("user", interaction.user_id), ("guild", interaction.guild_id)):
-            if ident is not None:
-                saved = parse_lang(await self.store.get_language(cast(Scope, scope), ident))
-                if saved is not None:
-                    return saved
+        for saved in await self.store.get_languages(interaction.user_id, interaction.guild_id):  # one read
+            lang = parse_lang(saved)
+            if lang is not None:
+                return lang
         return lang_from_locale(interaction.locale)
 
     async def _safe_lang(self, interaction: Interaction) -> Lang:

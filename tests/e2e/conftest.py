@@ -11,7 +11,7 @@ import pytest
 from bot.core import Core
 from bot.facts import Facts
 from bot.render import Renderer
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, start_bot, stop_bot
 
@@ -23,7 +23,7 @@ async def harness(
     fake = FakeDiscord()
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    async with Store(tmp_path / "bot.sqlite3") as store:
+    async with SQLiteStore(tmp_path / "bot.sqlite3") as store:
         core = Core(facts, renderer, store=store)
         bot, task = await start_bot(fake, core, store)
         harness = Harness(fake, bot, core, store, task)

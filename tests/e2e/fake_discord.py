@@ -25,7 +25,8 @@ except ImportError:  # pragma: no cover - depends on the environment
     zstandard = None
 
 APP_ID = 1_300_000_000_000_000_001
-GUILD_ID = 1_300_000_000_000_000_002
+GUILD_ID = 1_300_000_000_000_000_002  # on shard 0 of 2
+OTHER_GUILD_ID = GUILD_ID + (1 << 22)  # on shard 1 of 2
 CHANNEL_ID = 1_300_000_000_000_000_003
 USER_ID = 1_300_000_000_000_000_004
 TIMESTAMP = "2026-11-30T02:00:00.000000+00:00"
@@ -82,11 +83,29 @@ class Reply:
         return embeds[0] if embeds else {}
 
 
+def shard_of(guild_id: int, shard_count: int) -> int:
+    """Discord's rule for which shard receives a guild's events."""
+    return (guild_id >> 22) % shard_count
+
+
+@dataclass
+class _Connection:
+    """One gateway websocket (one shard), with its own compression stream and sequence numbers."""
+
+    ws: web.WebSocketResponse
+    compress: Callable[[bytes], bytes] | None
+    shard: int | None = None
+    seq: int = 0
+
+
 class FakeDiscord:
     # Each fake gets its own user: command cooldowns live on the (shared) command objects.
     _users = itertools.count(USER_ID)
 
-    def __init__(self) -> None:
+    def __init__(self, *, shard_count: int = 1, guild_ids: tuple[int, ...] = (GUILD_ID,)) -> None:
+        """shard_count > 1: each guild's events go to the connection that identified for its shard."""
+        self.shard_count = shard_count
+        self.guild_ids = guild_ids
         self.user_id = next(self._users)
         app = web.Application()
         api = "/api/v10"
@@ -113,11 +132,13 @@ class FakeDiscord:
         self.login_token: str | None = None
         self.reject_token = False
         self.callback_delay = 0.0
+        self.sync_delay = 0.0
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._changed = asyncio.Condition()
-        self._ws: web.WebSocketResponse | None = None
-        self._compress: Callable[[bytes], bytes] | None = None
-        self._seq = 0
+        self._ws: web.WebSocketResponse | None = None  # the latest connection (drop_gateway closes it)
+        self._current: _Connection | None = None
+        self._shards: dict[int, _Connection] = {}  # shard id -> the connection that identified for it
+        self.rejected_identifies: list[dict[str, Any]] = []  # IDENTIFYs for a shard that was already connected
         self.ready = asyncio.Event()
         self.dispatched_at: dict[str, float] = {}  # interaction token -> when INTERACTION_CREATE went out
 
@@ -127,8 +148,9 @@ class FakeDiscord:
         await self.server.start_server()
 
     async def close(self) -> None:
-        if self._ws is not None and not self._ws.closed:
-            await self._ws.close()
+        for conn in {id(c): c for c in [*self._shards.values(), *([self._current] if self._current else [])]}.values():
+            if not conn.ws.closed:
+                await conn.ws.close()
         await self.server.close()
 
     @property
@@ -174,12 +196,14 @@ class FakeDiscord:
         return _json(
             {
                 "url": self.gateway_url,
-                "shards": 1,
+                "shards": self.shard_count,
                 "session_start_limit": {"total": 1000, "remaining": 1000, "reset_after": 0, "max_concurrency": 1},
             }
         )
 
     async def _put_commands(self, request: web.Request) -> web.Response:
+        if self.sync_delay:  # a slow sync: processes starting together overlap while it is in flight
+            await asyncio.sleep(self.sync_delay)
         body = await request.json()
         self.sync_calls += 1
         self.synced[request.match_info.get("guild", "global")] = body
@@ -293,9 +317,9 @@ class FakeDiscord:
         await ws.prepare(request)
         compression = request.query.get("compress", "")
         self.compressions.append(compression)
-        self._compress = self._compressor(compression)
-        self._ws = ws
-        await self._send({"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
+        conn = _Connection(ws, self._compressor(compression))
+        self._ws, self._current = ws, conn
+        await self._send_to(conn, {"op": 10, "d": {"heartbeat_interval": 41250}, "s": None, "t": None})
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
                 continue
@@ -303,13 +327,23 @@ class FakeDiscord:
             op = payload.get("op")
             if op == 1:
                 self.heartbeats += 1
-                await self._send({"op": 11, "d": None, "s": None, "t": None})
+                await self._send_to(conn, {"op": 11, "d": None, "s": None, "t": None})
             elif op == 2:
+                shard = int((payload["d"].get("shard") or [0, 1])[0])
+                holder = self._shards.get(shard)
+                if holder is not None and holder is not conn and not holder.ws.closed:
+                    self.rejected_identifies.append(payload["d"])
+                    await ws.close(code=4005, message=b"shard already connected")
+                    break
                 self.identifies.append(payload["d"])
-                await self._identify(payload["d"])
+                conn.shard = shard
+                self._shards[shard] = conn
+                await self._identify(conn, payload["d"])
             elif op == 6:
                 self.resumes += 1
-                await self.dispatch("RESUMED", {})
+                conn.shard = int(str(payload["d"]["session_id"]).rpartition("-")[2])  # fake-session-<shard>
+                self._shards[conn.shard] = conn
+                await self._dispatch_to(conn, "RESUMED", {})
                 self.ready.set()
         return ws
 
@@ -323,26 +357,42 @@ class FakeDiscord:
             return lambda data: zstream.compress(data) + zstream.flush(zstandard.COMPRESSOBJ_FLUSH_BLOCK)
         return None
 
-    async def _send(self, payload: dict[str, Any]) -> None:
-        assert self._ws is not None
+    @staticmethod
+    async def _send_to(conn: _Connection, payload: dict[str, Any]) -> None:
         raw = json.dumps(payload).encode()
-        if self._compress is not None:
-            await self._ws.send_bytes(self._compress(raw))
+        if conn.compress is not None:
+            await conn.ws.send_bytes(conn.compress(raw))
         else:
-            await self._ws.send_str(raw.decode())
+            await conn.ws.send_str(raw.decode())
+
+    async def _dispatch_to(self, conn: _Connection, event: str, data: dict[str, Any]) -> None:
+        conn.seq += 1
+        await self._send_to(conn, {"op": 0, "t": event, "s": conn.seq, "d": data})
+
+    def connection_for(self, guild_id: int | None) -> _Connection:
+        """The connection that owns the guild's shard (the latest connection when not sharded)."""
+        if self.shard_count > 1 and guild_id is not None:
+            return self._shards[shard_of(guild_id, self.shard_count)]
+        assert self._current is not None
+        return self._current
 
     async def dispatch(self, event: str, data: dict[str, Any]) -> None:
-        self._seq += 1
-        await self._send({"op": 0, "t": event, "s": self._seq, "d": data})
+        guild = data.get("guild_id")
+        await self._dispatch_to(self.connection_for(int(guild) if guild else None), event, data)
 
-    async def _identify(self, data: dict[str, Any]) -> None:
-        await self.dispatch(
+    def _guilds_of(self, shard: int) -> list[int]:
+        return [g for g in self.guild_ids if self.shard_count == 1 or shard_of(g, self.shard_count) == shard]
+
+    async def _identify(self, conn: _Connection, data: dict[str, Any]) -> None:
+        guilds = self._guilds_of(conn.shard or 0)
+        await self._dispatch_to(
+            conn,
             "READY",
             {
                 "v": 10,
                 "user": BOT_USER,
-                "guilds": [{"id": str(GUILD_ID), "unavailable": True}],
-                "session_id": "fake-session",
+                "guilds": [{"id": str(g), "unavailable": True} for g in guilds],
+                "session_id": f"fake-session-{conn.shard or 0}",
                 "resume_gateway_url": self.gateway_url,
                 "shard": data.get("shard", [0, 1]),
                 "application": {"id": str(APP_ID), "flags": 0},
@@ -352,8 +402,16 @@ class FakeDiscord:
                 "guild_join_requests": [],
             },
         )
-        await self.dispatch("GUILD_CREATE", self.guild())
+        for guild_id in guilds:
+            await self._dispatch_to(conn, "GUILD_CREATE", self.guild(guild_id))
         self.ready.set()
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def wait_shards(self, count: int, timeout: float = 30.0) -> None:
+        """Until `count` shards have identified (each process of a cluster identifies for its own)."""
+        async with self._changed:
+            await asyncio.wait_for(self._changed.wait_for(lambda: len(self._shards) >= count), timeout)
 
     async def drop_gateway(self, code: int = 4000) -> None:
         """Close the gateway mid-session, as Discord does now and then; the bot must resume."""
@@ -362,9 +420,9 @@ class FakeDiscord:
         await self._ws.close(code=code, message=b"fake outage")
 
     @staticmethod
-    def guild() -> dict[str, Any]:
+    def guild(guild_id: int = GUILD_ID) -> dict[str, Any]:
         everyone = {
-            "id": str(GUILD_ID),
+            "id": str(guild_id),
             "name": "@everyone",
             "permissions": MEMBER_PERMISSIONS,
             "position": 0,
@@ -375,7 +433,7 @@ class FakeDiscord:
             "flags": 0,
         }
         return {
-            "id": str(GUILD_ID),
+            "id": str(guild_id),
             "name": "Crypto Club",
             "icon": None,
             "owner_id": str(USER_ID + 99),
@@ -392,7 +450,7 @@ class FakeDiscord:
                     "name": "general",
                     "position": 0,
                     "permission_overwrites": [],
-                    "guild_id": str(GUILD_ID),
+                    "guild_id": str(guild_id),
                 }
             ],
             "threads": [],
@@ -426,6 +484,7 @@ class FakeDiscord:
         user_id: int,
         permissions: str,
         message: dict[str, Any] | None = None,
+        guild_id: int = GUILD_ID,
     ) -> tuple[str, dict[str, Any]]:
         token = f"tok-{self.next_id()}"
         payload: dict[str, Any] = {
@@ -434,13 +493,13 @@ class FakeDiscord:
             "type": kind,
             "token": token,
             "version": 1,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild_id),
             "channel_id": str(CHANNEL_ID),
             "channel": {
                 "id": str(CHANNEL_ID),
                 "type": 0,
                 "name": "general",
-                "guild_id": str(GUILD_ID),
+                "guild_id": str(guild_id),
                 "position": 0,
                 "permission_overwrites": [],
                 "nsfw": False,
@@ -463,7 +522,7 @@ class FakeDiscord:
             "app_permissions": ADMIN_PERMISSIONS,
             "entitlements": [],
             "context": 0,
-            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "authorizing_integration_owners": {"0": str(guild_id)},
             "attachment_size_limit": 10_485_760,
             "data": data,
         }
@@ -479,12 +538,13 @@ class FakeDiscord:
         locale: str = "en-US",
         user_id: int | None = None,
         permissions: str = MEMBER_PERMISSIONS,
+        guild_id: int = GUILD_ID,
     ) -> str:
-        """Send a slash command; returns the interaction token to wait on."""
+        """Send a slash command (to the shard that owns guild_id); returns the interaction token to wait on."""
         opts = [{"name": k, "type": 5 if isinstance(v, bool) else 3, "value": v} for k, v in (options or {}).items()]
         data = {"id": self.next_id(), "name": name, "type": 1, "options": opts}
         token, payload = self._interaction(
-            2, data, locale=locale, user_id=user_id or self.user_id, permissions=permissions
+            2, data, locale=locale, user_id=user_id or self.user_id, permissions=permissions, guild_id=guild_id
         )
         self.dispatched_at[token] = time.perf_counter()
         await self.dispatch("INTERACTION_CREATE", payload)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from bot.core import Core
 from bot.discord_app.client import K401Bot
 from bot.render import LIMITS
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord, Reply
 
 TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
@@ -19,11 +19,11 @@ class Harness:
     fake: FakeDiscord
     bot: K401Bot
     core: Core
-    store: Store
+    store: SQLiteStore
     task: asyncio.Task[None]
 
 
-async def start_bot(fake: FakeDiscord, core: Core, store: Store) -> tuple[K401Bot, asyncio.Task[None]]:
+async def start_bot(fake: FakeDiscord, core: Core, store: SQLiteStore) -> tuple[K401Bot, asyncio.Task[None]]:
     bot = K401Bot(core, store, guild_ready_timeout=0.05)
     task = asyncio.create_task(bot.start(TOKEN))
     await asyncio.wait_for(fake.ready.wait(), 15)

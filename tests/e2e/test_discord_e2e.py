@@ -20,7 +20,7 @@ from bot.facts import Facts
 from bot.render import Renderer
 from bot.requests import parse_request
 from bot.settings import Settings
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
 from tests.e2e.helpers import TOKEN, Harness, check_limits, start_bot, stop_bot
 
@@ -328,7 +328,7 @@ async def test_rejected_token_is_a_login_failure(
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     try:
-        async with Store(tmp_path / "s.sqlite3") as store:
+        async with SQLiteStore(tmp_path / "s.sqlite3") as store:
             bot = K401Bot(Core(facts, renderer, store=store), store)
             async with bot:
                 with pytest.raises(discord.LoginFailure):
@@ -380,5 +380,11 @@ async def test_one_log_line_per_interaction_with_cache_status(
 async def test_bot_writes_the_gateway_heartbeat(harness: Harness) -> None:
     from bot.health import HEARTBEAT_KEY
 
-    stamp = await harness.store.get_meta(HEARTBEAT_KEY)
-    assert stamp is not None and abs(float(stamp) - time.time()) < 60
+    async def written() -> str:
+        # on_ready (which writes it) runs as its own task after wait_until_ready() returns: wait for the write
+        while (stamp := await harness.store.get_meta(HEARTBEAT_KEY)) is None:
+            await asyncio.sleep(0.01)
+        return stamp
+
+    stamp = await asyncio.wait_for(written(), 10)
+    assert abs(float(stamp) - time.time()) < 60

@@ -23,7 +23,7 @@ from bot.market import MarketData
 from bot.paths import templates_dir
 from bot.render import Renderer, limit_violations
 from bot.requests import Command, UserInputError, build_request
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, check_limits, start_bot, stop_bot
 from tests.fake_market import FakeMarketAPI
@@ -121,7 +121,7 @@ async def harness_factory(
 ) -> AsyncIterator[Any]:
     """One bot for all hypothesis examples of a test (starting a bot per example would dominate the run)."""
     made: list[Harness] = []
-    stack: list[Store] = []
+    stack: list[SQLiteStore] = []
 
     async def get() -> Harness:
         if made:
@@ -129,7 +129,7 @@ async def harness_factory(
         fake = FakeDiscord()
         await fake.start()
         monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-        store = Store(tmp_path / "fuzz.sqlite3")
+        store = SQLiteStore(tmp_path / "fuzz.sqlite3")
         await store.open()
         stack.append(store)
         core = Core(facts, renderer, store=store)
@@ -189,7 +189,7 @@ async def test_market_api_faults_do_not_break_answers(
     fake = FakeDiscord()
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    async with FakeMarketAPI() as api, aiohttp.ClientSession() as session, Store(tmp_path / "m.sqlite3") as store:
+    async with FakeMarketAPI() as api, aiohttp.ClientSession() as session, SQLiteStore(tmp_path / "m.sqlite3") as store:
         api.mode = mode
         market = MarketData(session, api.base_url, facts, store=store, timeout_seconds=0.5)
         core = Core(facts, renderer, market, store)
@@ -221,8 +221,8 @@ async def test_store_garbled_mid_run_keeps_answering(harness: Harness) -> None:
 async def test_store_turning_read_only_mid_run(harness: Harness) -> None:
     fake, store = harness.fake, harness.store
     await store.set_language("user", fake.user_id, "en")
-    assert store._db is not None
-    await store._db.execute("PRAGMA query_only = ON")  # SQLite now refuses every write, as on a read-only mount
+    assert store._writer is not None
+    store._writer.execute("PRAGMA query_only = ON")  # SQLite now refuses every write, as on a read-only mount
     reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "7%"}))
     assert reply.embed["description"].startswith("**$609 billion**")  # answered, just not cached
     saved = await fake.wait_reply(await fake.command("language", {"language": "zh-TW"}))
@@ -240,7 +240,7 @@ async def test_a_template_error_in_one_command_leaves_the_others_working(
     fake = FakeDiscord()
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    async with Store(tmp_path / "t.sqlite3") as store:
+    async with SQLiteStore(tmp_path / "t.sqlite3") as store:
         await store.set_language("user", 9, "zh-TW")
         core = Core(facts, Renderer(facts, broken), store=store)
         bot, task = await start_bot(fake, core, store)

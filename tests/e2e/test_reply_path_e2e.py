@@ -10,7 +10,7 @@ import pytest
 from bot.core import CHART_UNAVAILABLE, Core
 from bot.facts import Facts
 from bot.render import Renderer
-from bot.store import Store
+from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import start_bot, stop_bot
 from tests.test_reply_path import FAKE_PNG, GatedRenderer, fast_renderer, write_lock_held_by_another_process
@@ -19,12 +19,11 @@ from tests.test_reply_path import FAKE_PNG, GatedRenderer, fast_renderer, write_
 async def test_a_write_locked_store_does_not_delay_discord_answers(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, facts: Facts, renderer: Renderer
 ) -> None:
-    monkeypatch.setattr("bot.store.BUSY_TIMEOUT_MS", 30_000)
     fake = FakeDiscord()
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     path = tmp_path / "locked.sqlite3"
-    async with Store(path) as store:
+    async with SQLiteStore(path, write_timeout=30.0) as store:  # the writes outlast the answers
         core = Core(facts, renderer, store=store, chart_renderer=fast_renderer)
         bot, task = await start_bot(fake, core, store)
         try:
@@ -49,7 +48,7 @@ async def test_a_late_chart_is_left_out_of_the_discord_message_and_said_so(
     await fake.start()
     monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
     slow = GatedRenderer()
-    async with Store(tmp_path / "c.sqlite3") as store:
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
         core = Core(facts, renderer, store=store, chart_renderer=slow, chart_deadline_seconds=0.2)
         bot, task = await start_bot(fake, core, store)
         try:

@@ -1,0 +1,149 @@
+"""The store interface: what the bot keeps between answers and shares between processes.
+
+Two implementations pass one contract suite (tests/test_store_contract.py): SQLite (the default, one process) and
+PostgreSQL (several processes or machines). The store is a helper, never a single point of failure: reads that fail
+return "nothing saved", writes nobody asked for return False, and only a write the user asked for (a setting)
+raises StoreUnavailable so the answer can say honestly that it was not saved.
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal, Self
+
+Scope = Literal["user", "guild"]
+LANGUAGES = ("en", "zh-TW", "zh-CN")  # what a preference may hold (absence means automatic)
+SNAPSHOTS_KEPT = 50
+DEFAULT_MAX_CACHE_ENTRIES = 2000
+# A write on the reply path (/language) must leave time to answer inside Discord's 3 s.
+WRITE_TIMEOUT_SECONDS = 1.5
+LEASE_POLL_SECONDS = 0.1
+
+
+class StoreUnavailable(Exception):
+    """A write that the user asked for (a setting) could not be saved."""
+
+
+@dataclass(frozen=True)
+class Preference:
+    scope: Scope
+    ident: int
+    language: str
+    updated: float
+
+
+class Store(abc.ABC):
+    """One interface for both backends: SQLiteStore(path) or PostgresStore(url); open_store(settings) picks."""
+
+    #: True when several processes may share this store (then cooldowns and leases must live in it).
+    shared: bool = False
+    #: Why the store is not usable, for logs and `health` (None while it is).
+    problem: str | None = None
+
+    @property
+    @abc.abstractmethod
+    def available(self) -> bool: ...
+
+    @property
+    @abc.abstractmethod
+    def description(self) -> str:
+        """Where the data lives, safe to print (a URL never shows its password)."""
+
+    async def __aenter__(self) -> Self:
+        await self.open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    @abc.abstractmethod
+    async def open(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # cache of derived bytes (rendered answers, charts)
+    @abc.abstractmethod
+    async def cache_get(self, key: str) -> bytes | None: ...
+
+    @abc.abstractmethod
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float) -> bool: ...
+
+    @abc.abstractmethod
+    async def cache_count(self) -> int: ...
+
+    # language preferences: always read from the store, so a choice made through any process applies at once
+    @abc.abstractmethod
+    async def get_language(self, scope: Scope, ident: int) -> str | None: ...
+
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        """The user's and the server's saved language, in one read where the backend allows."""
+        guild = await self.get_language("guild", guild_id) if guild_id is not None else None
+        return await self.get_language("user", user_id), guild
+
+    @abc.abstractmethod
+    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
+        """Save a language (one of LANGUAGES) or None for automatic; raises StoreUnavailable if it cannot."""
+
+    @abc.abstractmethod
+    async def preferences(self) -> list[Preference]: ...
+
+    @abc.abstractmethod
+    async def import_preferences(self, rows: Sequence[Preference]) -> int:
+        """Upsert rows, keeping whichever side was updated later; returns how many changed. Idempotent."""
+
+    # small named values (sync hash, heartbeat)
+    @abc.abstractmethod
+    async def get_meta(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def set_meta(self, key: str, value: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def meta_items(self, prefix: str) -> list[tuple[str, str]]: ...
+
+    # market snapshots (JSON), newest wins
+    @abc.abstractmethod
+    async def save_snapshot(self, fetched_at: float, payload: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def latest_snapshot(self) -> tuple[float, str] | None: ...
+
+    # coordination between processes
+    @abc.abstractmethod
+    async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        """0 when this use is allowed (and counted), else the seconds until the user may go again."""
+
+    @abc.abstractmethod
+    async def try_lease(self, name: str, ttl_seconds: float) -> bool:
+        """True if this store now holds `name` for ttl_seconds: it was free, expired, or already ours (renewed)."""
+
+    @abc.abstractmethod
+    async def release_lease(self, name: str) -> None: ...
+
+    @asynccontextmanager
+    async def lease(self, name: str, ttl_seconds: float, *, wait_seconds: float) -> AsyncIterator[bool]:
+        """Hold `name` while the block runs, waiting up to wait_seconds for another holder; yields whether held."""
+        deadline = time.monotonic() + wait_seconds
+        held = await self.try_lease(name, ttl_seconds)
+        while not held and time.monotonic() < deadline:
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+            held = await self.try_lease(name, ttl_seconds)
+        try:
+            yield held
+        finally:
+            if held:
+                await self.release_lease(name)
+
+
+def check_language(language: str | None) -> None:
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"unknown language {language!r}")

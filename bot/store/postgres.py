@@ -1,0 +1,532 @@
+"""The PostgreSQL store (asyncpg): one database shared by every process of the bot.
+
+Nothing that can change is kept in process memory: a language chosen through one process applies to the next
+command served by any other. Every call is bounded (a read by READ_TIMEOUT_SECONDS, a write by
+WRITE_TIMEOUT_SECONDS) so a slow or stopped server costs an answer its cache, never its reply; the pool reconnects
+when the server comes back. The URL's password never leaves this module: `description` and every message use
+`safe_url`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import asyncpg
+
+from bot.store.base import (
+    DEFAULT_MAX_CACHE_ENTRIES,
+    SNAPSHOTS_KEPT,
+    WRITE_TIMEOUT_SECONDS,
+    Preference,
+    Scope,
+    Store,
+    StoreUnavailable,
+    check_language,
+)
+
+log = logging.getLogger("bot.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations" / "postgres"
+MIGRATION_LOCK_ID = 0x4B343031  # pg_advisory_lock key: "K401"; several processes starting at once migrate once
+MIGRATION_TIMEOUT_SECONDS = 60.0
+CONNECT_TIMEOUT_SECONDS = 3.0
+READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read still leave time to answer
+# After a call times out (a hanging server), calls fail at once for this long instead of each waiting its timeout.
+BACKOFF_SECONDS = 2.0
+READER_RETRY_SECONDS = 1.0
+DEFAULT_POOL_MAX = 10
+COOLDOWN_SWEEP_SECONDS = 60.0
+_CONNECTION_ERRORS = (
+    OSError,
+    asyncpg.InterfaceError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.InternalClientError,  # what a connection that the server has just closed may raise
+)
+_ERRORS = (*_CONNECTION_ERRORS, asyncpg.PostgresError, TimeoutError)
+T = TypeVar("T")
+
+
+def migrations() -> list[tuple[int, str]]:
+    return [(int(p.name.split("_", 1)[0]), p.read_text(encoding="utf-8")) for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+
+
+def host_port(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+
+
+def safe_url(url: str) -> str:
+    """The URL without its password or query: postgresql://bot@db:5432/bot."""
+    parts = urlsplit(url)
+    user = f"{parts.username}@" if parts.username else ""
+    return f"{parts.scheme}://{user}{host_port(url)}{parts.path}"
+
+
+def password_of(url: str) -> str | None:
+    return urlsplit(url).password
+
+
+def describe_error(exc: BaseException, url: str) -> str:
+    """A short reason, never carrying the password."""
+    if isinstance(exc, TimeoutError):
+        text = "timed out"
+    elif isinstance(exc, ConnectionRefusedError) or "connect call failed" in str(exc).lower():
+        text = "connection refused"
+    elif isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror.lower()
+    else:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    secret = password_of(url)
+    return text.replace(secret, "[redacted]") if secret else text
+
+
+async def _end_transaction(conn: asyncpg.Connection) -> None:
+    """On release to the pool: roll back what a cancelled call left open. Nothing else of ours outlives a call,
+    so asyncpg's full reset (a round trip on every release) is not needed."""
+    if conn.is_in_transaction():
+        await conn.execute("ROLLBACK")
+
+
+class _ReadConnections:
+    """Up to `size` held connections for reads: idle ones are handed out, callers queue for a busy one.
+
+    Lighter than the pool (no proxy, no reset per use); a broken connection is dropped and replaced in the
+    background. `ready` is False until at least one is open, so callers can fall back to the pool.
+    """
+
+    def __init__(self, url: str, size: int, connect_timeout: float) -> None:
+        self.url, self.size, self.connect_timeout = url, size, connect_timeout
+        self._idle: list[asyncpg.Connection] = []
+        self._waiters: collections.deque[asyncio.Future[asyncpg.Connection]] = collections.deque()
+        self._open = 0
+        self._opening: asyncio.Task[None] | None = None
+        self._closed = False
+        self._retry_at = 0.0  # after a failed connect, wait a moment before the next try
+
+    @property
+    def ready(self) -> bool:
+        return self._open > 0
+
+    def grow(self) -> None:
+        """Open one more connection in the background, if below size and none is being opened."""
+        idle = self._opening is None or self._opening.done()
+        if not self._closed and self._open < self.size and idle and time.monotonic() >= self._retry_at:
+            self._opening = asyncio.create_task(self._connect())
+
+    async def _connect(self) -> None:
+        try:
+            conn = await asyncpg.connect(self.url, timeout=self.connect_timeout)
+        except (*_ERRORS, ValueError) as exc:
+            self._retry_at = time.monotonic() + READER_RETRY_SECONDS
+            log.warning("store: read connection not opened (%s); the pool serves reads", describe_error(exc, self.url))
+            return
+        if self._closed:
+            conn.terminate()
+            return
+        self._open += 1
+        self.release(conn, healthy=True)
+        self.grow()
+
+    async def acquire(self) -> asyncpg.Connection:
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.is_closed():
+                return conn
+            self._drop()
+        self.grow()
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():  # handed a connection just as the caller gave up
+                self.release(waiter.result(), healthy=True)
+            raise
+
+    def release(self, conn: asyncpg.Connection, *, healthy: bool) -> None:
+        if not healthy or conn.is_closed() or self._closed:
+            conn.terminate()
+            self._drop()
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():  # a caller that timed out while queueing has gone
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
+
+    def _drop(self) -> None:
+        self._open -= 1
+        self.grow()
+
+    def close(self) -> None:
+        self._closed = True
+        if self._opening is not None:
+            self._opening.cancel()
+        for conn in self._idle:
+            conn.terminate()
+        self._idle.clear()
+        for waiter in self._waiters:
+            waiter.cancel()
+
+
+class PostgresStore(Store):
+    shared = True
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_max: int = DEFAULT_POOL_MAX,
+        max_cache_entries: int = DEFAULT_MAX_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.time,
+        read_timeout: float = READ_TIMEOUT_SECONDS,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
+        connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
+        backoff_seconds: float = BACKOFF_SECONDS,
+    ) -> None:
+        self._url = url
+        self.pool_max = pool_max
+        self.max_cache_entries = max_cache_entries
+        self.clock = clock
+        self.read_timeout = read_timeout
+        self.write_timeout = write_timeout
+        self.connect_timeout = connect_timeout
+        self.backoff_seconds = backoff_seconds
+        self._not_before = 0.0  # monotonic time before which calls fail fast (the server did not answer in time)
+        self.holder = uuid.uuid4().hex
+        self._pool: asyncpg.Pool | None = None
+        # Reads on the reply path use held connections: the pool's acquire/release costs more CPU than the
+        # query itself (docs/performance.md). Until they are open, or when one breaks, the pool serves the read.
+        self._readers = _ReadConnections(url, max(1, pool_max // 2), connect_timeout)
+        self._next_sweep = 0.0
+        self.problem = None
+
+    @property
+    def available(self) -> bool:
+        return self._pool is not None
+
+    @property
+    def description(self) -> str:
+        return f"PostgreSQL {safe_url(self._url)}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        """Connect and migrate; on failure `problem` says why in one line (host and port, never the password)."""
+        try:
+            self._pool = await asyncpg.create_pool(
+                self._url, min_size=1, max_size=self.pool_max, timeout=self.connect_timeout, reset=_end_transaction
+            )
+        except (*_ERRORS, ValueError) as exc:
+            self.problem = f"cannot reach PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
+            return  # the caller decides: `run` stops with this line, a one-off `ask` answers without the store
+        try:
+            await self._migrate()
+        except _ERRORS as exc:
+            await self.close()
+            self.problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
+            return
+        self._readers.grow()
+
+    async def _migrate(self) -> None:
+        assert self._pool is not None
+        async with self._pool.acquire(timeout=self.connect_timeout) as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID, timeout=MIGRATION_TIMEOUT_SECONDS)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations "
+                    "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+                )
+                applied = {int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
+                for version, sql in migrations():
+                    if version in applied:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(sql, timeout=MIGRATION_TIMEOUT_SECONDS)
+                        await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                    log.info("store: applied PostgreSQL migration %03d", version)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+
+    async def close(self) -> None:
+        self._readers.close()
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            try:
+                await asyncio.wait_for(pool.close(), self.connect_timeout)
+            except (*_ERRORS, asyncio.CancelledError):
+                pool.terminate()
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _call(self, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
+        """Run `work` on a pooled connection within `timeout` in all, or fail at once while backing off."""
+        pool = self._pool
+        if pool is None:
+            raise StoreUnavailable(self.problem or "the store is not available")
+        if time.monotonic() < self._not_before:
+            raise StoreUnavailable("PostgreSQL is not responding; retrying shortly")
+        try:
+            return await self._attempt(pool, work, timeout)
+        except TimeoutError:
+            self._not_before = time.monotonic() + self.backoff_seconds
+            raise
+
+    @staticmethod
+    async def _attempt(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
+        """One retry on a fresh connection when the server dropped ours (restart, pg_terminate_backend)."""
+        async with asyncio.timeout(timeout):
+            try:
+                async with pool.acquire() as conn:
+                    return await work(conn)
+            except _CONNECTION_ERRORS:
+                async with pool.acquire() as conn:
+                    return await work(conn)
+
+    async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
+        try:
+            if self._pool is not None and time.monotonic() >= self._not_before:
+                if self._readers.ready:
+                    return await self._read_on_reader(work)
+                self._readers.grow()  # none open yet, or all were lost with the server: the pool serves meanwhile
+            return await self._call(work, self.read_timeout)
+        except (*_ERRORS, StoreUnavailable) as exc:
+            log.warning("store: %s failed: %s", what, describe_error(exc, self._url))
+            return None
+
+    async def _read_on_reader(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        healthy = True
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                reader = await self._readers.acquire()
+                try:
+                    return await work(reader)
+                except _CONNECTION_ERRORS:
+                    healthy = False
+                finally:
+                    self._readers.release(reader, healthy=healthy)
+        except TimeoutError:
+            self._not_before = time.monotonic() + self.backoff_seconds  # asyncpg cancelled the query: still usable
+            raise
+        return await self._call(work, self.read_timeout)  # that connection broke: the pool serves this read
+
+    async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
+        try:
+            return await self._call(work, self.write_timeout)
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(f"{what}: {exc}") from None
+        except _ERRORS as exc:
+            raise StoreUnavailable(f"{what}: {describe_error(exc, self._url)}") from None
+
+    async def _write_quietly(self, work: Callable[[asyncpg.Connection], Awaitable[Any]], what: str) -> bool:
+        try:
+            await self._write(work, what)
+        except StoreUnavailable as exc:
+            log.warning("store: %s", exc)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ cache
+
+    async def cache_get(self, key: str) -> bytes | None:
+        now = self.clock()
+        value = await self._read(
+            lambda c: c.fetchval("SELECT value FROM cache WHERE key = $1 AND expires > $2", key, now), "cache read"
+        )
+        return bytes(value) if value is not None else None
+
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        now = self.clock()
+
+        async def work(conn: asyncpg.Connection) -> None:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO cache (key, value, created, expires) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value, created = excluded.created, "
+                    "expires = excluded.expires",
+                    key,
+                    value,
+                    now,
+                    now + ttl_seconds,
+                )
+                await conn.execute("DELETE FROM cache WHERE expires <= $1", now)
+                await conn.execute(
+                    "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY created DESC OFFSET $1)",
+                    self.max_cache_entries,
+                )
+
+        return await self._write_quietly(work, "cache write")
+
+    async def cache_count(self) -> int:
+        return int(await self._read(lambda c: c.fetchval("SELECT count(*) FROM cache"), "cache count") or 0)
+
+    # ------------------------------------------------------------------ preferences
+
+    async def get_language(self, scope: Scope, ident: int) -> str | None:
+        value = await self._read(
+            lambda c: c.fetchval("SELECT language FROM preferences WHERE scope = $1 AND id = $2", scope, ident),
+            "preference read",
+        )
+        return None if value is None else str(value)
+
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT scope, language FROM preferences "
+                "WHERE (scope = 'user' AND id = $1) OR (scope = 'guild' AND id = $2)",
+                user_id,
+                guild_id,
+            ),
+            "preference read",
+        )
+        found = {str(r[0]): str(r[1]) for r in rows or []}
+        return found.get("user"), found.get("guild")
+
+    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
+        check_language(language)
+        now = self.clock()
+
+        async def work(conn: asyncpg.Connection) -> None:
+            if language is None:
+                await conn.execute("DELETE FROM preferences WHERE scope = $1 AND id = $2", scope, ident)
+            else:
+                await conn.execute(
+                    "INSERT INTO preferences (scope, id, language, updated) VALUES ($1, $2, $3, $4) "
+                    "ON CONFLICT (scope, id) DO UPDATE SET language = excluded.language, updated = excluded.updated",
+                    scope,
+                    ident,
+                    language,
+                    now,
+                )
+
+        await self._write(work, "saving a language")
+
+    async def preferences(self) -> list[Preference]:
+        rows = await self._read(
+            lambda c: c.fetch("SELECT scope, id, language, updated FROM preferences ORDER BY scope, id"),
+            "preference export",
+        )
+        return [Preference(r[0], int(r[1]), str(r[2]), float(r[3])) for r in rows or []]
+
+    async def import_preferences(self, rows: Sequence[Preference]) -> int:
+        async def work(conn: asyncpg.Connection) -> int:
+            changed = await conn.fetch(
+                "INSERT INTO preferences (scope, id, language, updated) "
+                "SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::float8[]) "
+                "ON CONFLICT (scope, id) DO UPDATE SET language = excluded.language, updated = excluded.updated "
+                "WHERE preferences.updated < excluded.updated RETURNING 1",
+                [p.scope for p in rows],
+                [p.ident for p in rows],
+                [p.language for p in rows],
+                [p.updated for p in rows],
+            )
+            return len(changed)
+
+        return await self._write(work, "importing preferences")
+
+    # ------------------------------------------------------------------ meta
+
+    async def get_meta(self, key: str) -> str | None:
+        value = await self._read(lambda c: c.fetchval("SELECT value FROM meta WHERE key = $1", key), "meta read")
+        return None if value is None else str(value)
+
+    async def set_meta(self, key: str, value: str) -> bool:
+        now = self.clock()
+        return await self._write_quietly(
+            lambda c: c.execute(
+                "INSERT INTO meta (key, value, updated) VALUES ($1, $2, $3) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated = excluded.updated",
+                key,
+                value,
+                now,
+            ),
+            "meta write",
+        )
+
+    async def meta_items(self, prefix: str) -> list[tuple[str, str]]:
+        rows = await self._read(
+            lambda c: c.fetch("SELECT key, value FROM meta WHERE starts_with(key, $1) ORDER BY key", prefix),
+            "meta read",
+        )
+        return [(str(r[0]), str(r[1])) for r in rows or []]
+
+    # ------------------------------------------------------------------ market snapshots
+
+    async def save_snapshot(self, fetched_at: float, payload: str) -> bool:
+        async def work(conn: asyncpg.Connection) -> None:
+            async with conn.transaction():
+                await conn.execute(
+                    "INSERT INTO market_snapshots (fetched_at, payload) VALUES ($1, $2)", fetched_at, payload
+                )
+                await conn.execute(
+                    "DELETE FROM market_snapshots WHERE id NOT IN "
+                    "(SELECT id FROM market_snapshots ORDER BY fetched_at DESC, id DESC LIMIT $1)",
+                    SNAPSHOTS_KEPT,
+                )
+
+        return await self._write_quietly(work, "snapshot write")
+
+    async def latest_snapshot(self) -> tuple[float, str] | None:
+        row = await self._read(
+            lambda c: c.fetchrow(
+                "SELECT fetched_at, payload FROM market_snapshots ORDER BY fetched_at DESC, id DESC LIMIT 1"
+            ),
+            "snapshot read",
+        )
+        return (float(row[0]), str(row[1])) if row else None
+
+    # ------------------------------------------------------------------ coordination
+
+    async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        now = self.clock()
+
+        async def work(conn: asyncpg.Connection) -> float:
+            wait = await conn.fetchval("SELECT k401_cooldown_hit($1, $2, $3, $4)", user_id, rate, per, now)
+            if now >= self._next_sweep:  # users idle for a while leave the table
+                self._next_sweep = now + COOLDOWN_SWEEP_SECONDS
+                await conn.execute("DELETE FROM cooldowns WHERE last < $1", now - max(per, 3600.0))
+            return float(wait)
+
+        try:
+            return await self._write(work, "cooldown")
+        except StoreUnavailable as exc:
+            log.warning("store: %s; not limiting this use", exc)
+            return 0.0
+
+    async def try_lease(self, name: str, ttl_seconds: float) -> bool:
+        now = self.clock()
+
+        async def work(conn: asyncpg.Connection) -> bool:
+            held = await conn.fetchval(
+                "INSERT INTO leases (name, holder, expires) VALUES ($1, $2, $3) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
+                "WHERE leases.expires <= $4 OR leases.holder = excluded.holder RETURNING true",  # or ours to renew
+                name,
+                self.holder,
+                now + ttl_seconds,
+                now,
+            )
+            return bool(held)
+
+        try:
+            return await self._write(work, "lease")
+        except StoreUnavailable as exc:
+            log.warning("store: %s", exc)
+            return False
+
+    async def release_lease(self, name: str) -> None:
+        await self._write_quietly(
+            lambda c: c.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, self.holder),
+            "lease release",
+        )

@@ -1,0 +1,467 @@
+"""The SQLite store (aiosqlite): the default, one process, one file.
+
+The file is the truth: nothing is preloaded, so another process writing the same file is seen at once. Reads use
+their own connection (WAL readers never wait for a writer); writes go through one writer connection, bounded by
+WRITE_TIMEOUT_SECONDS even while another process holds the write lock. Start-up never fails because of the file:
+a damaged SQLite database is moved aside (or, if it cannot be, the bot runs without a store), a file that is not
+SQLite at all is left untouched and refused, and a read-only file is read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import stat
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from bot.store.base import (
+    DEFAULT_MAX_CACHE_ENTRIES,
+    SNAPSHOTS_KEPT,
+    WRITE_TIMEOUT_SECONDS,
+    Preference,
+    Scope,
+    Store,
+    StoreUnavailable,
+    check_language,
+)
+
+log = logging.getLogger("bot.store")
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATION_TIMEOUT_SECONDS = 30.0  # several processes starting on one new file wait for whoever migrates first
+READ_BUSY_TIMEOUT_MS = 500
+SQLITE_HEADER = b"SQLite format 3\x00"
+T = TypeVar("T")
+
+
+class NotASQLiteDatabase(Exception):
+    """BOT_DB_PATH names a file that is something else: never rename or replace it."""
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, sql) for each numbered file, in order: 001_init.sql -> 1."""
+    found = []
+    for path in sorted(MIGRATIONS_DIR.glob("*.sql")):
+        found.append((int(path.name.split("_", 1)[0]), path.read_text(encoding="utf-8")))
+    return found
+
+
+def statements(sql: str) -> list[str]:
+    """Split a migration into statements (executescript would commit our open transaction first)."""
+    found, current = [], ""
+    for line in sql.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            found.append(current.strip())
+            current = ""
+    if current.strip() and not current.strip().startswith("--"):
+        found.append(current.strip())
+    return found
+
+
+def foreign_file_problem(path: Path) -> str | None:
+    """Why `path` must not be used or replaced (it exists and is not a SQLite database), else None."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # missing (created on open) or unreadable (reported when opening)
+    if not stat.S_ISREG(info.st_mode):
+        return f"BOT_DB_PATH {path} is not a regular file; point BOT_DB_PATH at a SQLite file"
+    if info.st_size == 0:
+        return None  # SQLite treats an empty file as an empty database
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(len(SQLITE_HEADER))
+    except OSError:
+        return None
+    if header != SQLITE_HEADER:
+        return (
+            f"BOT_DB_PATH {path} is not a SQLite database; leaving it untouched "
+            "(point BOT_DB_PATH at another file or move this one away)"
+        )
+    return None
+
+
+def looks_corrupt(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(s in text for s in ("not a database", "malformed", "quick_check", "corrupt", "file is encrypted"))
+
+
+def _prepare(path: Path) -> None:
+    """Check the file and bring its schema up to date, once, even with several processes starting together."""
+    with contextlib.closing(sqlite3.connect(path, isolation_level=None, timeout=MIGRATION_TIMEOUT_SECONDS)) as db:
+        row = db.execute("PRAGMA quick_check").fetchone()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no result'}")
+        db.execute("PRAGMA journal_mode = WAL")
+        for version, sql in migrations():
+            db.execute("BEGIN IMMEDIATE")  # the write lock: whoever comes second sees the new version
+            try:
+                if int(db.execute("PRAGMA user_version").fetchone()[0]) < version:
+                    for statement in statements(sql):
+                        db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {version}")
+                    log.info("store: applied migration %03d", version)
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+
+
+def _transaction(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], T], busy_ms: int) -> T:
+    """In the writer thread: wait at most busy_ms for another process's write lock, then all or nothing."""
+    db.execute(f"PRAGMA busy_timeout = {busy_ms}")
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        result = work(db)
+        db.execute("COMMIT")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            db.execute("ROLLBACK")
+        raise
+    return result
+
+
+class SQLiteStore(Store):
+    def __init__(
+        self,
+        path: Path,
+        *,
+        max_cache_entries: int = DEFAULT_MAX_CACHE_ENTRIES,
+        clock: Callable[[], float] = time.time,
+        write_timeout: float = WRITE_TIMEOUT_SECONDS,
+    ) -> None:
+        self.path = path
+        self.max_cache_entries = max_cache_entries
+        self.clock = clock
+        self.write_timeout = write_timeout
+        self.holder = uuid.uuid4().hex  # whose lease it is
+        self._reader: aiosqlite.Connection | None = None
+        self._writer: sqlite3.Connection | None = None  # used only in the writer thread
+        self._executor: ThreadPoolExecutor | None = None
+        self._write_lock = asyncio.Lock()
+        self.read_only = False
+        self.moved_aside: Path | None = None  # where a damaged file went, if one did
+        self.problem = None
+
+    @property
+    def available(self) -> bool:
+        return self._reader is not None
+
+    @property
+    def description(self) -> str:
+        return f"SQLite {self.path}"
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def open(self) -> None:
+        problem = foreign_file_problem(self.path)
+        if problem is not None:
+            self._disable(problem, level=logging.ERROR)
+            return
+        try:
+            await self._open_read_write()
+        except (sqlite3.Error, OSError) as exc:
+            if looks_corrupt(exc):
+                await self._recover_damaged(exc)
+            elif self.path.is_file():
+                await self._open_read_only(exc)
+            else:
+                self._disable(f"cannot use {self.path} ({exc})")
+
+    async def _open_read_write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(_prepare, self.path)
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="k401-sqlite-writer")
+        self._writer = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect_writer)
+        self._reader = await self._connect(self.path, busy_ms=READ_BUSY_TIMEOUT_MS)
+
+    def _connect_writer(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        db.execute("PRAGMA synchronous = NORMAL")
+        return db
+
+    async def _connect(
+        self, target: Path | str, *, busy_ms: int | None = None, uri: bool = False
+    ) -> aiosqlite.Connection:
+        db = await aiosqlite.connect(target, uri=uri)
+        try:
+            await db.execute(f"PRAGMA busy_timeout = {busy_ms or int(self.write_timeout * 1000)}")
+            await db.execute("PRAGMA synchronous = NORMAL")
+        except BaseException:
+            await db.close()
+            raise
+        return db
+
+    async def _recover_damaged(self, exc: BaseException) -> None:
+        await self.close()
+        target = self.path.with_name(f"{self.path.name}.corrupt-{int(self.clock())}")
+        try:
+            self.path.replace(target)
+            for suffix in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + suffix)
+                if side.exists():
+                    side.replace(target.with_name(target.name + suffix))
+        except OSError as move_exc:
+            self._disable(
+                f"{self.path} is a damaged SQLite database ({exc}) and cannot be moved aside ({move_exc.strerror})",
+                level=logging.ERROR,
+            )
+            return
+        self.moved_aside = target
+        log.warning("store: %s was corrupt (%s); moved it to %s and started a fresh one", self.path, exc, target)
+        try:
+            await self._open_read_write()
+        except (sqlite3.Error, OSError) as retry_exc:
+            await self.close()
+            self._disable(f"cannot use {self.path} ({retry_exc})")
+
+    async def _open_read_only(self, first: BaseException) -> None:
+        """A valid file we may not write (read-only mount): saved settings still apply, nothing new is saved."""
+        await self.close()
+        base = self.path.resolve().as_uri()
+        for query in ("?mode=ro", "?immutable=1"):  # immutable: WAL files on a read-only mount cannot get a -shm
+            try:
+                db = await self._connect(base + query, busy_ms=READ_BUSY_TIMEOUT_MS, uri=True)
+            except (sqlite3.Error, OSError):
+                continue
+            try:
+                await db.execute("SELECT language FROM preferences LIMIT 1")
+            except sqlite3.Error:
+                await db.close()
+                continue
+            self._reader, self.read_only = db, True
+            self.problem = f"{self.path} is read-only ({first}); saved settings are read, new ones cannot be saved"
+            log.warning("store: %s", self.problem)
+            return
+        self._disable(f"cannot use {self.path} ({first})")
+
+    async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+        if self._executor is not None:
+            if self._writer is not None:
+                await asyncio.get_running_loop().run_in_executor(self._executor, self._writer.close)
+            self._executor.shutdown(wait=True)
+        self._writer, self._reader, self._executor = None, None, None
+
+    def _disable(self, problem: str, *, level: int = logging.WARNING) -> None:
+        self.problem = problem
+        log.log(level, "store: %s; answering without a cache or saved settings", problem)
+
+    # ------------------------------------------------------------------ plumbing
+
+    async def _read(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row] | None:
+        """Rows, or None (and a log line) when the store cannot answer."""
+        if self._reader is None:
+            return None
+        try:
+            return list(await (await self._reader.execute(sql, params)).fetchall())
+        except sqlite3.Error as exc:
+            log.warning("store: read failed: %s", exc)
+            return None
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T], what: str) -> T:
+        """Run `work` in one transaction within write_timeout (queueing included); StoreUnavailable otherwise.
+
+        The whole transaction runs in the writer thread in one go, so a caller that gives up (a cancelled
+        interaction) never leaves it half done.
+        """
+        if self._writer is None or self._executor is None:
+            raise StoreUnavailable(f"{what}: the store is {'read-only' if self.read_only else 'not available'}")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.write_timeout
+        try:
+            async with asyncio.timeout(self.write_timeout):
+                await self._write_lock.acquire()
+        except TimeoutError:
+            raise StoreUnavailable(f"{what}: the store is busy") from None
+        try:
+            busy_ms = max(1, int((deadline - loop.time()) * 1000))
+            return await loop.run_in_executor(self._executor, _transaction, self._writer, work, busy_ms)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"{what}: {exc}") from exc
+        finally:
+            self._write_lock.release()
+
+    async def _write_quietly(self, work: Callable[[sqlite3.Connection], Any], what: str) -> bool:
+        """A write nobody asked for (cache, meta): False and a log line instead of an error."""
+        if self._writer is None:
+            return False
+        try:
+            await self._write(work, what)
+        except StoreUnavailable as exc:
+            log.warning("store: %s", exc)
+            return False
+        return True
+
+    # ------------------------------------------------------------------ cache
+
+    async def cache_get(self, key: str) -> bytes | None:
+        rows = await self._read("SELECT value FROM cache WHERE key = ? AND expires > ?", (key, self.clock()))
+        return bytes(rows[0][0]) if rows else None
+
+    async def cache_put(self, key: str, value: bytes, ttl_seconds: float) -> bool:
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute(
+                "INSERT OR REPLACE INTO cache (key, value, created, expires) VALUES (?, ?, ?, ?)",
+                (key, value, now, now + ttl_seconds),
+            )
+            db.execute("DELETE FROM cache WHERE expires <= ?", (now,))
+            db.execute(
+                "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                (self.max_cache_entries,),
+            )
+
+        return await self._write_quietly(work, "cache write")
+
+    async def cache_count(self) -> int:
+        rows = await self._read("SELECT COUNT(*) FROM cache")
+        return int(rows[0][0]) if rows else 0
+
+    # ------------------------------------------------------------------ preferences
+
+    async def get_language(self, scope: Scope, ident: int) -> str | None:
+        rows = await self._read("SELECT language FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
+        return str(rows[0][0]) if rows else None
+
+    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        rows = await self._read(
+            "SELECT scope, language FROM preferences WHERE (scope = 'user' AND id = ?) OR (scope = 'guild' AND id = ?)",
+            (user_id, guild_id),
+        )
+        found = {str(scope): str(language) for scope, language in rows or []}
+        return found.get("user"), found.get("guild")
+
+    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
+        check_language(language)
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> None:
+            if language is None:
+                db.execute("DELETE FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
+            else:
+                db.execute(
+                    "INSERT OR REPLACE INTO preferences (scope, id, language, updated) VALUES (?, ?, ?, ?)",
+                    (scope, ident, language, now),
+                )
+
+        await self._write(work, "saving a language")
+
+    async def preferences(self) -> list[Preference]:
+        rows = await self._read("SELECT scope, id, language, updated FROM preferences ORDER BY scope, id") or []
+        return [Preference(str(s), int(i), str(lang), float(u)) for s, i, lang, u in rows]  # type: ignore[arg-type]
+
+    async def import_preferences(self, rows: Sequence[Preference]) -> int:
+        def work(db: sqlite3.Connection) -> int:
+            changed = 0
+            for p in rows:
+                cursor = db.execute(
+                    "INSERT INTO preferences (scope, id, language, updated) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (scope, id) DO UPDATE SET language = excluded.language, updated = excluded.updated "
+                    "WHERE preferences.updated < excluded.updated",
+                    (p.scope, p.ident, p.language, p.updated),
+                )
+                changed += max(cursor.rowcount, 0)
+            return changed
+
+        return await self._write(work, "importing preferences")
+
+    # ------------------------------------------------------------------ meta
+
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return str(rows[0][0]) if rows else None
+
+    async def set_meta(self, key: str, value: str) -> bool:
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("INSERT OR REPLACE INTO meta (key, value, updated) VALUES (?, ?, ?)", (key, value, now))
+
+        return await self._write_quietly(work, "meta write")
+
+    async def meta_items(self, prefix: str) -> list[tuple[str, str]]:
+        rows = await self._read(
+            "SELECT key, value FROM meta WHERE substr(key, 1, ?) = ? ORDER BY key", (len(prefix), prefix)
+        )
+        return [(str(k), str(v)) for k, v in rows or []]
+
+    # ------------------------------------------------------------------ market snapshots
+
+    async def save_snapshot(self, fetched_at: float, payload: str) -> bool:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("INSERT INTO market_snapshots (fetched_at, payload) VALUES (?, ?)", (fetched_at, payload))
+            db.execute(
+                "DELETE FROM market_snapshots WHERE id NOT IN "
+                "(SELECT id FROM market_snapshots ORDER BY fetched_at DESC LIMIT ?)",
+                (SNAPSHOTS_KEPT,),
+            )
+
+        return await self._write_quietly(work, "snapshot write")
+
+    async def latest_snapshot(self) -> tuple[float, str] | None:
+        rows = await self._read("SELECT fetched_at, payload FROM market_snapshots ORDER BY fetched_at DESC LIMIT 1")
+        return (float(rows[0][0]), str(rows[0][1])) if rows else None
+
+    # ------------------------------------------------------------------ coordination
+
+    async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> float:
+            row = db.execute("SELECT hits FROM cooldowns WHERE user_id = ?", (user_id,)).fetchone()
+            hits = sorted(h for h in (json.loads(row[0]) if row else []) if now - h < per)
+            wait = per - (now - hits[0]) if len(hits) >= rate else 0.0
+            if wait == 0.0:
+                hits.append(now)
+            db.execute(
+                "INSERT OR REPLACE INTO cooldowns (user_id, hits, last) VALUES (?, ?, ?)",
+                (user_id, json.dumps(hits[-rate:]), now),
+            )
+            db.execute("DELETE FROM cooldowns WHERE last < ?", (now - max(per, 3600.0),))
+            return wait
+
+        try:
+            return await self._write(work, "cooldown")
+        except StoreUnavailable as exc:
+            log.warning("store: %s; not limiting this use", exc)
+            return 0.0
+
+    async def try_lease(self, name: str, ttl_seconds: float) -> bool:
+        if self._writer is None:
+            return True  # no writable store: nothing to coordinate through, this process acts alone
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> bool:
+            cursor = db.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
+                "WHERE leases.expires <= ? OR leases.holder = excluded.holder",  # free, expired, or ours to renew
+                (name, self.holder, now + ttl_seconds, now),
+            )
+            return cursor.rowcount == 1
+
+        try:
+            return await self._write(work, "lease")
+        except StoreUnavailable as exc:
+            log.warning("store: %s", exc)
+            return False
+
+    async def release_lease(self, name: str) -> None:
+        def work(db: sqlite3.Connection) -> None:
+            db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, self.holder))
+
+        await self._write_quietly(work, "lease release")
