@@ -119,7 +119,7 @@ async def measure(
     return count / elapsed, statistics.median(latencies) * 1000, p99 * 1000, cpu / count * 1000
 
 
-async def run(count: int, log_level: str) -> list[Result]:
+async def run(count: int, log_level: str, database_url: str | None) -> list[Result]:
     key = SigningKey.generate()
     public = key.verify_key.encode().hex()
     tmp = Path(tempfile.mkdtemp())
@@ -142,10 +142,15 @@ async def run(count: int, log_level: str) -> list[Result]:
         await bench("floor", [floor], "verify + fixed reply", lambda i: command("ping", user_id=next(users)))
         await stop(floor)
 
-        for replicas in (1, 2):
-            store = {"BOT_DB_PATH": str(tmp / f"bench-{replicas}.sqlite3")}
+        targets: list[tuple[str, int, dict[str, str]]] = [
+            ("1 replica (SQLite)", 1, {"BOT_DB_PATH": str(tmp / "bench-1.sqlite3")}),
+            ("2 replicas (SQLite)", 2, {"BOT_DB_PATH": str(tmp / "bench-2.sqlite3")}),
+        ]
+        if database_url:
+            targets += [("1 replica (PostgreSQL)", 1, {"BOT_DATABASE_URL": database_url})]
+            targets += [("2 replicas (PostgreSQL)", 2, {"BOT_DATABASE_URL": database_url})]
+        for target, replicas, store in targets:
             servers = [await start(["-m", "bot", "serve", "--port", "0"], env | store) for _ in range(replicas)]
-            target = f"{replicas} replica{'s' if replicas > 1 else ''}"
             for server in servers:  # warm each replica's memory: the answers below are cached ones
                 for payload in (command("401k"), command("opinions"), command("inflow", {"allocation": "2%"})):
                     async with session.post(
@@ -196,9 +201,22 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="interactions per run")
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--log-level", default="INFO", help="the servers' LOG_LEVEL (INFO: one line per interaction)")
+    parser.add_argument(
+        "--database-server", default=None, help="a PostgreSQL server URL: also measure replicas on a new database there"
+    )
     args = parser.parse_args()
     os.sched_setaffinity(0, {DRIVER_CPU})
-    text = table(asyncio.run(run(args.n, args.log_level)))
+    database: tuple[str, str] | None = None
+    if args.database_server:
+        from tests.pg_fixtures import create_database, drop_database, with_database
+
+        database = (args.database_server, create_database(args.database_server))
+    try:
+        url = with_database(*database) if database else None
+        text = table(asyncio.run(run(args.n, args.log_level, url)))
+    finally:
+        if database:
+            drop_database(*database)
     text += (
         f"\n\nEach figure is the median of {REPEATS} runs of {args.n} signed interactions; the driver runs on CPU "
         f"{DRIVER_CPU}, the floor and the replicas on CPU {SERVER_CPU}; LOG_LEVEL={args.log_level}."
