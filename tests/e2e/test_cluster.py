@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -101,6 +102,14 @@ async def test_two_shard_processes_share_preferences_and_sync_once(pg_server: st
         assert answer.embed["title"] == "風險與疑問"  # the choice made through shard 0 applies on shard 1
 
         assert fake.sync_calls == 1  # two processes started together; the commands were synced once
+
+        # The cooldown (5 per 30 s) counts across the processes: uses alternate between the two shards' guilds.
+        busy_user = fake.user_id + 1000
+        guilds = [GUILD_ID, OTHER_GUILD_ID] * 3
+        replies = [await fake.wait_reply(await fake.command("sources", user_id=busy_user, guild_id=g)) for g in guilds]
+        assert [r.data.get("flags", 0) & 64 for r in replies[:5]] == [0] * 5
+        assert replies[5].data["flags"] == 64
+        assert re.fullmatch(r"You're going a bit fast — try again in \d+ s\.", replies[5].embed["description"])
 
         for shards, expected in (("0", 0), ("1", 0), ("0,1", 1)):  # each process's own heartbeat
             env = {**base, "BOT_SHARD_IDS": shards}
