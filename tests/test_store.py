@@ -11,7 +11,9 @@ import subprocess
 import sys
 import time
 from asyncio.subprocess import PIPE
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,6 +169,7 @@ def _python(code: str, *args: str) -> subprocess.CompletedProcess[str]:
 SET_LANGUAGE = """
 import asyncio, sys
 from pathlib import Path
+from typing import Any
 from bot.store import SQLiteStore
 async def main():
     async with SQLiteStore(Path(sys.argv[1])) as store:
@@ -187,6 +190,33 @@ async def test_two_processes_on_one_file_see_each_others_preferences(tmp_path: P
         assert await store.get_language("user", 1) == "zh-TW"
         await store.set_language("user", 2, "zh-CN")
         assert _python(SET_LANGUAGE, str(path), "3", "en", "2").stdout.strip() == "zh-CN"
+
+
+async def test_preferences_come_from_memory_until_any_connection_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "cached.sqlite3"
+    async with SQLiteStore(path) as store:
+        await store.set_language("guild", 7, "zh-TW")
+        reads: list[str] = []
+        real_read = store._read
+
+        async def counting_read(sql: str, params: Sequence[Any] = ()) -> Any:
+            reads.append(sql)
+            return await real_read(sql, params)
+
+        monkeypatch.setattr(store, "_read", counting_read)
+        assert await store.get_languages(1, 7) == (None, "zh-TW")
+        assert await store.get_languages(1, 7) == (None, "zh-TW")
+        assert await store.get_language("guild", 7) == "zh-TW"
+        assert len(reads) == 1  # one read of the file; the rest from memory
+        other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process writes user 1
+        assert other.returncode == 0, other.stderr
+        assert await store.get_languages(1, 7) == ("en", "zh-TW")  # the very next lookup sees it
+        await store.set_language("user", 1, "zh-CN")  # and this process's own write
+        assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        assert len(reads) == 3
 
 
 HOLD_WRITE_LOCK = """
@@ -254,6 +284,7 @@ def _in_read_only_mount(
 READ_ONLY_STORE = """
 import asyncio, sys
 from pathlib import Path
+from typing import Any
 from bot.store import SQLiteStore, StoreUnavailable
 async def main():
     async with SQLiteStore(Path(sys.argv[1])) as store:
@@ -306,6 +337,7 @@ def test_a_damaged_database_that_cannot_be_moved_aside_does_not_stop_the_bot(tmp
 MIGRATE = """
 import asyncio, sys
 from pathlib import Path
+from typing import Any
 from bot.store import SQLiteStore
 async def main():
     async with SQLiteStore(Path(sys.argv[1])) as store:

@@ -40,6 +40,7 @@ log = logging.getLogger("bot.store")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_TIMEOUT_SECONDS = 30.0  # several processes starting on one new file wait for whoever migrates first
 READ_BUSY_TIMEOUT_MS = 500
+MAX_CACHED_PREFERENCES = 20_000  # past this the preference cache starts over (it refills on demand)
 SQLITE_HEADER = b"SQLite format 3\x00"
 T = TypeVar("T")
 
@@ -150,6 +151,13 @@ class SQLiteStore(Store):
         self._writer: sqlite3.Connection | None = None  # used only in the writer thread
         self._executor: ThreadPoolExecutor | None = None
         self._write_lock = asyncio.Lock()
+        # Preferences read on every interaction are cached here while the file has not changed. `_detector` is a
+        # plain connection used on the event loop for `PRAGMA data_version` only: it changes when any other
+        # connection, in this process or another, commits (a few microseconds, no thread hop).
+        self._detector: sqlite3.Connection | None = None
+        self._seen_version: int | None = None
+        self._generation = 0  # bumped on every invalidation: a read that began before it must not fill the cache
+        self._languages: dict[tuple[Scope, int], str | None] = {}
         self.read_only = False
         self.moved_aside: Path | None = None  # where a damaged file went, if one did
         self.problem = None
@@ -185,6 +193,8 @@ class SQLiteStore(Store):
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="k401-sqlite-writer")
         self._writer = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect_writer)
         self._reader = await self._connect(self.path, busy_ms=READ_BUSY_TIMEOUT_MS)
+        self._detector = sqlite3.connect(self.path, isolation_level=None)
+        self._detector.execute("PRAGMA busy_timeout = 0")  # never block the loop: busy reads as "changed"
 
     def _connect_writer(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -247,6 +257,10 @@ class SQLiteStore(Store):
         self._disable(f"cannot use {self.path} ({first})")
 
     async def close(self) -> None:
+        if self._detector is not None:
+            self._detector.close()
+            self._detector = None
+            self._forget_languages()
         if self._reader is not None:
             await self._reader.close()
         if self._executor is not None:
@@ -333,17 +347,52 @@ class SQLiteStore(Store):
 
     # ------------------------------------------------------------------ preferences
 
+    def _forget_languages(self) -> None:
+        self._languages.clear()
+        self._generation += 1
+
+    def _languages_current(self) -> bool:
+        """True when the cached preferences may be used: the file is unchanged since they were read (else the cache
+        is emptied first). False without a detector or when it cannot tell: then read the file."""
+        if self._detector is None:
+            return False
+        try:
+            version = self._detector.execute("PRAGMA data_version").fetchall()[0][0]  # ends the read at once
+        except sqlite3.Error:
+            self._forget_languages()
+            self._seen_version = None
+            return False
+        if version != self._seen_version:
+            self._forget_languages()
+            self._seen_version = version
+        return True
+
+    async def _lookup(self, wanted: list[tuple[Scope, int]]) -> list[str | None]:
+        cacheable = self._languages_current()
+        if cacheable and all(key in self._languages for key in wanted):
+            return [self._languages[key] for key in wanted]
+        generation = self._generation
+        where = " OR ".join("(scope = ? AND id = ?)" for _ in wanted)
+        params = [value for key in wanted for value in key]
+        rows = await self._read(f"SELECT scope, language FROM preferences WHERE {where}", params)
+        if rows is None:
+            return [None for _ in wanted]  # the store could not answer: nothing to remember
+        found = {str(scope): str(language) for scope, language in rows}
+        result = [found.get(scope) for scope, _ in wanted]
+        if cacheable and generation == self._generation:  # nothing committed since this read began
+            if len(self._languages) >= MAX_CACHED_PREFERENCES:
+                self._languages.clear()
+            self._languages.update(zip(wanted, result, strict=True))
+        return result
+
     async def get_language(self, scope: Scope, ident: int) -> str | None:
-        rows = await self._read("SELECT language FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
-        return str(rows[0][0]) if rows else None
+        return (await self._lookup([(scope, ident)]))[0]
 
     async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
-        rows = await self._read(
-            "SELECT scope, language FROM preferences WHERE (scope = 'user' AND id = ?) OR (scope = 'guild' AND id = ?)",
-            (user_id, guild_id),
-        )
-        found = {str(scope): str(language) for scope, language in rows or []}
-        return found.get("user"), found.get("guild")
+        if guild_id is None:
+            return (await self._lookup([("user", user_id)]))[0], None
+        user, guild = await self._lookup([("user", user_id), ("guild", guild_id)])
+        return user, guild
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         check_language(language)
