@@ -14,9 +14,23 @@ from typing import Protocol
 COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 30.0
 
 
+SavedLanguages = tuple[str | None, str | None]  # the user's and the server's saved language
+
+
+class LanguageReader(Protocol):
+    async def get_languages(self, user_id: int, guild_id: int | None) -> SavedLanguages: ...
+
+
 class Cooldown(Protocol):
     async def retry_after(self, user_id: int) -> float:
         """0 if the user may go ahead (and counts this use), else the seconds until they may."""
+        ...
+
+    async def languages_and_retry_after(
+        self, user_id: int, guild_id: int | None, languages: LanguageReader
+    ) -> tuple[SavedLanguages, float]:
+        """The saved languages read from `languages`, and retry_after: what every command needs first, in one store
+        round trip when the cooldown lives in that store."""
         ...
 
 
@@ -38,6 +52,11 @@ class MemoryCooldown:
     async def retry_after(self, user_id: int) -> float:
         return self.check(user_id)
 
+    async def languages_and_retry_after(
+        self, user_id: int, guild_id: int | None, languages: LanguageReader
+    ) -> tuple[SavedLanguages, float]:
+        return await languages.get_languages(user_id, guild_id), self.check(user_id)
+
     def check(self, user_id: int) -> float:
         now = self.clock()
         if now >= self._next_sweep:
@@ -55,10 +74,14 @@ class MemoryCooldown:
         return len(self._hits)
 
 
-class CooldownStore(Protocol):
+class CooldownStore(LanguageReader, Protocol):
     async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
         """0 when this use is allowed (and counted), else the seconds until the user may go again."""
         ...
+
+    async def languages_and_cooldown(
+        self, user_id: int, guild_id: int | None, rate: int, per: float
+    ) -> tuple[str | None, str | None, float]: ...
 
 
 class StoreCooldown:
@@ -71,6 +94,14 @@ class StoreCooldown:
 
     async def retry_after(self, user_id: int) -> float:
         return await self.store.cooldown_hit(user_id, self.rate, self.per)
+
+    async def languages_and_retry_after(
+        self, user_id: int, guild_id: int | None, languages: LanguageReader
+    ) -> tuple[SavedLanguages, float]:
+        if languages is self.store:  # the same database: one statement reads both and counts the use
+            user, guild, wait = await self.store.languages_and_cooldown(user_id, guild_id, self.rate, self.per)
+            return (user, guild), wait
+        return await languages.get_languages(user_id, guild_id), await self.retry_after(user_id)
 
 
 class SharedCooldownStore(CooldownStore, Protocol):

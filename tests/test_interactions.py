@@ -9,13 +9,14 @@ from typing import Any
 
 import pytest
 
-from bot.cooldown import MemoryCooldown
+from bot.cooldown import MemoryCooldown, cooldown_for
 from bot.core import Core
 from bot.facts import Facts
 from bot.interactions import BadInteraction, Interaction, InteractionHandler, Kind, ReplyKind, from_payload
 from bot.interactions.model import ADMINISTRATOR, MANAGE_GUILD
 from bot.render import Renderer
 from bot.store import SQLiteStore, Store
+from bot.store.postgres import PostgresStore
 from tests.http.helpers import autocomplete, click, command, message_from
 
 GUILD, USER = 7, 42
@@ -134,3 +135,29 @@ def test_parse_a_command_a_click_and_an_autocomplete() -> None:
 def test_malformed_payloads_are_bad_interactions(body: Any) -> None:
     with pytest.raises(BadInteraction):
         from_payload(body)
+
+
+async def test_a_command_on_a_shared_store_costs_one_store_call(
+    facts: Facts, renderer: Renderer, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the cooldown in PostgreSQL, the languages are read in the statement that counts the use."""
+    async with PostgresStore(pg_url) as shared:
+        handler = InteractionHandler(Core(facts, renderer, store=shared), shared, cooldown_for(shared))
+        await shared.set_language("user", USER, "zh-TW")
+        calls: list[str] = []
+        for name in ("get_languages", "get_language", "cooldown_hit", "languages_and_cooldown"):
+            real = getattr(shared, name)
+
+            async def spy(*args: Any, _real: Any = real, _name: str = name) -> Any:
+                calls.append(_name)
+                return await _real(*args)
+
+            monkeypatch.setattr(shared, name, spy)
+        assert await _title(handler, _command("sources")) == "每個數字的出處"
+        assert calls == ["languages_and_cooldown"]
+        for _ in range(4):
+            await handler.handle(_command("sources"))
+        refused = await handler.handle(_command("sources"))  # the sixth use within 30 s
+        assert refused.reply.answer is not None and refused.reply.answer.ephemeral
+        assert refused.reply.answer.description == "操作太快了——請在30秒後再試。"  # in the user's saved language
+        assert calls == ["languages_and_cooldown"] * 6

@@ -105,6 +105,21 @@ async def test_a_choice_made_through_one_process_applies_at_once_in_another(new_
         assert await second.get_language("user", 7) is None
 
 
+async def test_a_warm_lookup_still_sees_another_process_s_change_at_once(new_store: Factory) -> None:
+    async with new_store() as first, new_store() as second:
+        for _ in range(3):  # whatever a backend keeps in memory is warm now
+            assert await first.get_languages(1, 5) == (None, None)
+        await second.set_language("user", 1, "zh-TW")
+        assert await first.get_languages(1, 5) == ("zh-TW", None)
+        await second.set_language("guild", 5, "zh-CN")
+        assert await first.get_languages(1, 5) == ("zh-TW", "zh-CN")
+        assert await first.get_language("guild", 5) == "zh-CN"
+        await second.set_language("user", 1, None)
+        assert await first.get_languages(1, 5) == (None, "zh-CN")
+        await second.import_preferences([Preference("user", 1, "en", 2e9)])
+        assert await first.get_language("user", 1) == "en"
+
+
 async def test_meta_values_and_prefix_listing(new_store: Factory) -> None:
     async with new_store() as store:
         assert await store.get_meta("command_sync_hash:global") is None
@@ -246,3 +261,18 @@ async def test_user_and_server_language_in_one_read(new_store: Factory) -> None:
         await store.set_language("user", 1, "zh-CN")
         assert await store.get_languages(1, 2) == ("zh-CN", "zh-TW")
         assert await store.get_languages(1, None) == ("zh-CN", None)  # a DM has no server
+
+
+async def test_languages_and_cooldown_read_both_and_count_the_use_across_processes(new_store: Factory) -> None:
+    clock = FakeClock()
+    async with new_store(clock=clock) as first, new_store(clock=clock) as second:
+        await second.set_language("guild", 5, "zh-TW")
+        assert await first.languages_and_cooldown(1, 5, rate=2, per=30.0) == (None, "zh-TW", 0.0)
+        await second.set_language("user", 1, "zh-CN")
+        clock.now += 10
+        assert await second.languages_and_cooldown(1, None, rate=2, per=30.0) == ("zh-CN", None, 0.0)  # a DM
+        user, guild, wait = await first.languages_and_cooldown(1, 5, rate=2, per=30.0)
+        assert (user, guild) == ("zh-CN", "zh-TW")
+        assert wait == pytest.approx(20.0)  # the third use within 30 s: the first leaves the window at +30
+        assert await second.cooldown_hit(1, rate=2, per=30.0) == pytest.approx(20.0)  # the same window
+        assert await first.languages_and_cooldown(2, 6, rate=2, per=30.0) == (None, None, 0.0)

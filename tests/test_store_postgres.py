@@ -273,3 +273,34 @@ async def test_a_write_cancelled_inside_its_transaction_leaves_no_connection_stu
             assert await store.save_snapshot(10.0 + i, f'{{"n": {i}}}')
             assert await store.set_meta("k", str(i))
         assert await store.latest_snapshot() == (15.0, '{"n": 5}')
+
+
+class _NoPool:
+    def acquire(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError("the pool was used")
+
+
+async def test_the_cooldown_is_one_statement_on_a_held_connection_and_sweeps_idle_users(pg_url: str) -> None:
+    now = [1_750_000_000.0]
+    async with PostgresStore(pg_url, clock=lambda: now[0]) as store:
+        opening = store._readers._opening
+        if opening is not None:
+            await opening
+        assert store._readers.ready
+        pool = store._pool
+        assert pool is not None
+        store._pool = _NoPool()  # a held connection counts the use, not the pool
+        try:
+            assert await store.cooldown_hit(1, rate=1, per=30.0) == 0
+            assert await store.cooldown_hit(1, rate=1, per=30.0) == pytest.approx(30.0)
+        finally:
+            store._pool = pool
+        now[0] += 4000.0  # user 1 has been idle for over an hour
+        store._next_sweep = 0.0
+        assert await store.cooldown_hit(2, rate=1, per=30.0) == 0
+        admin = await asyncpg.connect(pg_url)
+        try:
+            users = [r[0] for r in await admin.fetch("SELECT user_id FROM cooldowns ORDER BY user_id")]
+        finally:
+            await admin.close()
+        assert users == [2]  # swept in the same statement; the user who just went is kept

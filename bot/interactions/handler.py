@@ -149,8 +149,13 @@ class InteractionHandler:
         """Explicit choice > the user's /language > the server default > the Discord client's locale."""
         if explicit is not None:
             return explicit
-        for saved in await self.store.get_languages(interaction.user_id, interaction.guild_id):  # one read
-            lang = parse_lang(saved)
+        return self._pick_lang(await self.store.get_languages(interaction.user_id, interaction.guild_id), interaction)
+
+    @staticmethod
+    def _pick_lang(saved: tuple[str | None, str | None], interaction: Interaction) -> Lang:
+        """The user's saved language, else the server's, else the client's locale."""
+        for value in saved:
+            lang = parse_lang(value)
             if lang is not None:
                 return lang
         return lang_from_locale(interaction.locale)
@@ -173,8 +178,8 @@ class InteractionHandler:
         if interaction.name == Command.LANGUAGE.value:
             return await self._language(interaction, started)
         options = {k: v for k, v in interaction.options.items() if isinstance(v, str)}
-        lang = await self.resolve_lang(interaction)
-        if (refused := await self._cooldown(interaction, interaction.name, options, started, lang)) is not None:
+        lang, refused = await self._admit(interaction, interaction.name, options, started)
+        if refused is not None:
             return refused
         try:
             try:
@@ -193,22 +198,27 @@ class InteractionHandler:
         log_interaction(interaction, interaction.name, options, started, "answered", cache_hit=response.cache_hit)
         return self._message(response.answer, response)
 
-    async def _cooldown(
-        self, interaction: Interaction, name: str, options: Mapping[str, object], started: float, lang: Lang
-    ) -> Reply | None:
-        wait = await self.cooldown.retry_after(interaction.user_id)
+    async def _admit(
+        self, interaction: Interaction, name: str, options: Mapping[str, object], started: float
+    ) -> tuple[Lang, Reply | None]:
+        """The answer language and, if the user is over the cooldown, the refusal: one store round trip when the
+        cooldown is kept in the store (read and count in one statement), else one read."""
+        saved, wait = await self.cooldown.languages_and_retry_after(
+            interaction.user_id, interaction.guild_id, self.store
+        )
+        lang = self._pick_lang(saved, interaction)
         if wait <= 0:
-            return None
+            return lang, None
         log_interaction(interaction, name, options, started, "cooldown")
-        return self._message(self.core.error(UserInputError("cooldown", seconds=math.ceil(wait)), lang))
+        return lang, self._message(self.core.error(UserInputError("cooldown", seconds=math.ceil(wait)), lang))
 
     async def _language(self, interaction: Interaction, started: float) -> Reply:
-        current_lang = await self.resolve_lang(interaction)
         chosen = interaction.options.get("language")
         language = chosen if isinstance(chosen, str) else None
         server = interaction.options.get("server") is True
         options = {"language": language, "server": server or None}
-        if (refused := await self._cooldown(interaction, "language", options, started, current_lang)) is not None:
+        current_lang, refused = await self._admit(interaction, "language", options, started)
+        if refused is not None:
             return refused
         try:
             request = build_request(Command.LANGUAGE, {"language": language or None}, self.core.facts)

@@ -122,6 +122,14 @@ class Store(abc.ABC):
     async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
         """0 when this use is allowed (and counted), else the seconds until the user may go again."""
 
+    async def languages_and_cooldown(
+        self, user_id: int, guild_id: int | None, rate: int, per: float
+    ) -> tuple[str | None, str | None, float]:
+        """get_languages and cooldown_hit together: what a command needs first, in one round trip where the backend
+        allows (PostgreSQL: one statement, so a shared store costs a command one round trip)."""
+        user, guild = await self.get_languages(user_id, guild_id)
+        return user, guild, await self.cooldown_hit(user_id, rate, per)
+
     @abc.abstractmethod
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
         """True if this store now holds `name` for ttl_seconds: it was free, expired, or already ours (renewed)."""

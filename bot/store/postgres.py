@@ -296,30 +296,35 @@ class PostgresStore(Store):
 
     async def _read(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T | None:
         try:
-            if self._pool is not None and time.monotonic() >= self._not_before:
-                if self._readers.ready:
-                    return await self._read_on_reader(work)
-                self._readers.grow()  # none open yet, or all were lost with the server: the pool serves meanwhile
-            return await self._call(work, self.read_timeout)
+            return await self._quick(work, self.read_timeout)
         except (*_ERRORS, StoreUnavailable) as exc:
             log.warning("store: %s failed: %s", what, describe_error(exc, self._url))
             return None
 
-    async def _read_on_reader(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    async def _quick(self, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
+        """`work` (reads, or one self-committing statement) on a held connection; on the pool while none is open."""
+        if self._pool is None or time.monotonic() < self._not_before:
+            return await self._call(work, timeout)  # raises StoreUnavailable with the reason
+        if self._readers.ready:
+            return await self._on_held(work, timeout)
+        self._readers.grow()  # none open yet, or all were lost with the server: the pool serves meanwhile
+        return await self._call(work, timeout)
+
+    async def _on_held(self, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
         healthy = True
         try:
-            async with asyncio.timeout(self.read_timeout):
-                reader = await self._readers.acquire()
+            async with asyncio.timeout(timeout):
+                held = await self._readers.acquire()
                 try:
-                    return await work(reader)
+                    return await work(held)
                 except _CONNECTION_ERRORS:
                     healthy = False
                 finally:
-                    self._readers.release(reader, healthy=healthy)
+                    self._readers.release(held, healthy=healthy)
         except TimeoutError:
             self._not_before = time.monotonic() + self.backoff_seconds  # asyncpg cancelled the query: still usable
             raise
-        return await self._call(work, self.read_timeout)  # that connection broke: the pool serves this read
+        return await self._call(work, timeout)  # that connection broke: the pool serves this call
 
     async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
         try:
@@ -488,21 +493,54 @@ class PostgresStore(Store):
 
     # ------------------------------------------------------------------ coordination
 
+    def _cooldown_statement(self, select: str, args: list[object], now: float, per: float) -> str:
+        """`select` (which counts a use) as one statement; once a minute it also sweeps users idle for an hour."""
+        if now < self._next_sweep:
+            return select
+        self._next_sweep = now + COOLDOWN_SWEEP_SECONDS
+        args.append(now - max(per, 3600.0))
+        return f"WITH swept AS (DELETE FROM cooldowns WHERE last < ${len(args)} AND user_id <> $1) {select}"
+
     async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
         now = self.clock()
+        args: list[object] = [user_id, rate, per, now]
+        sql = self._cooldown_statement("SELECT k401_cooldown_hit($1, $2, $3, $4)", args, now, per)
 
         async def work(conn: asyncpg.Connection) -> float:
-            wait = await conn.fetchval("SELECT k401_cooldown_hit($1, $2, $3, $4)", user_id, rate, per, now)
-            if now >= self._next_sweep:  # users idle for a while leave the table
-                self._next_sweep = now + COOLDOWN_SWEEP_SECONDS
-                await conn.execute("DELETE FROM cooldowns WHERE last < $1", now - max(per, 3600.0))
-            return float(wait)
+            return float(await conn.fetchval(sql, *args))
+
+        try:  # one self-committing statement: a held connection, no pool acquire and reset
+            return await self._quick(work, self.write_timeout)
+        except (*_ERRORS, StoreUnavailable) as exc:
+            log.warning("store: cooldown: %s; not limiting this use", describe_error(exc, self._url))
+            return 0.0
+
+    async def languages_and_cooldown(
+        self, user_id: int, guild_id: int | None, rate: int, per: float
+    ) -> tuple[str | None, str | None, float]:
+        """One statement, one round trip: the languages are read at the same instant the use is counted."""
+        now = self.clock()
+        args: list[object] = [user_id, rate, per, now, guild_id]
+        sql = self._cooldown_statement(
+            "SELECT k401_cooldown_hit($1, $2, $3, $4), "
+            "(SELECT language FROM preferences WHERE scope = 'user' AND id = $1), "
+            "(SELECT language FROM preferences WHERE scope = 'guild' AND id = $5::bigint)",
+            args,
+            now,
+            per,
+        )
+
+        async def work(conn: asyncpg.Connection) -> asyncpg.Record | None:
+            return await conn.fetchrow(sql, *args)
 
         try:
-            return await self._write(work, "cooldown")
-        except StoreUnavailable as exc:
-            log.warning("store: %s; not limiting this use", exc)
-            return 0.0
+            row = await self._quick(work, self.write_timeout)
+        except (*_ERRORS, StoreUnavailable) as exc:
+            log.warning("store: languages and cooldown: %s; not limiting this use", describe_error(exc, self._url))
+            return None, None, 0.0
+        assert row is not None
+        user, guild = (None if v is None else str(v) for v in (row[1], row[2]))
+        return user, guild, float(row[0])
 
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
         now = self.clock()
