@@ -1,7 +1,8 @@
 """The PostgreSQL store (asyncpg): one database shared by every process of the bot.
 
 Nothing that can change is kept in process memory: a language chosen through one process applies to the next
-command served by any other. Every call is bounded (a read by READ_TIMEOUT_SECONDS, a write by
+command served by any other. A command costs one round trip: its languages are read in the statement that counts
+its cooldown use, on a held connection. Every call is bounded (a read by READ_TIMEOUT_SECONDS, a write by
 WRITE_TIMEOUT_SECONDS) so a slow or stopped server costs an answer its cache, never its reply; the pool reconnects
 when the server comes back. The URL's password never leaves this module: `description` and every message use
 `safe_url`.

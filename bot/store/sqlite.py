@@ -1,8 +1,10 @@
 """The SQLite store (aiosqlite): the default, one process, one file.
 
-The file is the truth: nothing is preloaded, so another process writing the same file is seen at once. Reads use
-their own connection (WAL readers never wait for a writer); writes go through one writer connection, bounded by
-WRITE_TIMEOUT_SECONDS even while another process holds the write lock. Start-up never fails because of the file:
+The file is the truth: nothing is preloaded, and the preferences read on every interaction are kept in memory only
+while `PRAGMA data_version` shows that no connection (of this process or another) has committed since, so another
+process writing the same file is seen at the next lookup. Reads use their own connection (WAL readers never wait
+for a writer); writes go through one writer connection, bounded by WRITE_TIMEOUT_SECONDS even while another process
+holds the write lock. Start-up never fails because of the file:
 a damaged SQLite database is moved aside (or, if it cannot be, the bot runs without a store), a file that is not
 SQLite at all is left untouched and refused, and a read-only file is read.
 """
