@@ -209,6 +209,7 @@ async def test_preferences_come_from_memory_until_any_connection_commits(
         assert await store.get_languages(1, 7) == (None, "zh-TW")
         assert await store.get_languages(1, 7) == (None, "zh-TW")
         assert await store.get_language("guild", 7) == "zh-TW"
+        assert await store.get_languages(99, 8) == (None, None)  # someone new: known absent, no query
         assert len(reads) == 1  # one read of the file; the rest from memory
         other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process writes user 1
         assert other.returncode == 0, other.stderr
@@ -358,3 +359,33 @@ async def test_processes_starting_together_on_a_new_file_migrate_it_once(tmp_pat
     assert [out.decode().strip() for out, _ in results] == ["True None"] * 4, [err.decode() for _, err in results]
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == migrations()[-1][0]
+
+
+async def test_a_read_that_began_before_a_commit_never_becomes_the_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow read of the preferences, overtaken by a commit and a newer read, must not replace the newer copy."""
+    path = tmp_path / "racing.sqlite3"
+    async with SQLiteStore(path) as store, SQLiteStore(path) as other:
+        await store.set_language("user", 1, "en")
+        gate = asyncio.Event()
+        real_read = store._read
+        calls = 0
+
+        async def first_read_delivered_late(sql: str, params: Sequence[Any] = ()) -> Any:
+            nonlocal calls
+            calls += 1
+            rows = await real_read(sql, params)  # read now ...
+            if calls == 1:
+                await gate.wait()  # ... but delivered only after the commit and a newer read
+            return rows
+
+        monkeypatch.setattr(store, "_read", first_read_delivered_late)
+        early = asyncio.ensure_future(store.get_language("user", 1))
+        while calls == 0:
+            await asyncio.sleep(0.001)
+        await other.set_language("user", 1, "zh-CN")
+        assert await store.get_language("user", 1) == "zh-CN"  # a newer read, after the commit
+        gate.set()
+        assert await early == "en"  # began before the commit: the old value is fine for it
+        assert await store.get_language("user", 1) == "zh-CN"  # the late, older read did not become the copy

@@ -42,7 +42,9 @@ log = logging.getLogger("bot.store")
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 MIGRATION_TIMEOUT_SECONDS = 30.0  # several processes starting on one new file wait for whoever migrates first
 READ_BUSY_TIMEOUT_MS = 500
-MAX_CACHED_PREFERENCES = 20_000  # past this the preference cache starts over (it refills on demand)
+# Up to this many saved preferences are all kept in memory (a new user then costs no query); past it, every lookup
+# reads the file, as it did before the copy existed.
+MAX_CACHED_PREFERENCES = 20_000
 SQLITE_HEADER = b"SQLite format 3\x00"
 T = TypeVar("T")
 
@@ -158,8 +160,11 @@ class SQLiteStore(Store):
         # connection, in this process or another, commits (a few microseconds, no thread hop).
         self._detector: sqlite3.Connection | None = None
         self._seen_version: int | None = None
-        self._generation = 0  # bumped on every invalidation: a read that began before it must not fill the cache
-        self._languages: dict[tuple[Scope, int], str | None] = {}
+        self._generation = 0  # bumped on every invalidation: a read that began before it must not fill the copy
+        self._languages: dict[tuple[Scope, int], str] | None = None  # every saved preference, while current
+        self._loading: asyncio.Future[dict[tuple[Scope, int], str] | None] | None = None
+        self._loading_generation = -1
+        self._too_many_to_copy = False
         self.read_only = False
         self.moved_aside: Path | None = None  # where a damaged file went, if one did
         self.problem = None
@@ -350,13 +355,13 @@ class SQLiteStore(Store):
     # ------------------------------------------------------------------ preferences
 
     def _forget_languages(self) -> None:
-        self._languages.clear()
+        self._languages = None
         self._generation += 1
 
     def _languages_current(self) -> bool:
-        """True when the cached preferences may be used: the file is unchanged since they were read (else the cache
-        is emptied first). False without a detector or when it cannot tell: then read the file."""
-        if self._detector is None:
+        """True when an in-memory copy of the preferences may be used: the file is unchanged since it was read (else
+        the copy is dropped first). False without a detector or when it cannot tell: then read the file."""
+        if self._detector is None or self._too_many_to_copy:
             return False
         try:
             version = self._detector.execute("PRAGMA data_version").fetchall()[0][0]  # ends the read at once
@@ -369,23 +374,39 @@ class SQLiteStore(Store):
             self._seen_version = version
         return True
 
+    async def _copy_of_languages(self) -> dict[tuple[Scope, int], str] | None:
+        """Every saved preference, from memory while the file is unchanged, else read once (concurrent lookups share
+        the read). None when the file must be asked directly."""
+        if not self._languages_current():
+            return None
+        if self._languages is not None:
+            return self._languages
+        if self._loading is None or self._loading_generation != self._generation:
+            self._loading_generation = self._generation
+            self._loading = asyncio.ensure_future(self._load_languages(self._generation))
+        return await asyncio.shield(self._loading)
+
+    async def _load_languages(self, generation: int) -> dict[tuple[Scope, int], str] | None:
+        rows = await self._read("SELECT scope, id, language FROM preferences LIMIT ?", (MAX_CACHED_PREFERENCES + 1,))
+        if rows is None:
+            return None
+        if len(rows) > MAX_CACHED_PREFERENCES:
+            self._too_many_to_copy = True
+            return None
+        copy: dict[tuple[Scope, int], str] = {(scope, int(ident)): str(language) for scope, ident, language in rows}
+        if generation == self._generation:  # nothing committed since this read began: the copy is current
+            self._languages = copy
+        return copy  # for the lookups that began before a later commit, it is current enough either way
+
     async def _lookup(self, wanted: list[tuple[Scope, int]]) -> list[str | None]:
-        cacheable = self._languages_current()
-        if cacheable and all(key in self._languages for key in wanted):
-            return [self._languages[key] for key in wanted]
-        generation = self._generation
+        copy = await self._copy_of_languages()
+        if copy is not None:
+            return [copy.get(key) for key in wanted]
         where = " OR ".join("(scope = ? AND id = ?)" for _ in wanted)
         params = [value for key in wanted for value in key]
         rows = await self._read(f"SELECT scope, language FROM preferences WHERE {where}", params)
-        if rows is None:
-            return [None for _ in wanted]  # the store could not answer: nothing to remember
-        found = {str(scope): str(language) for scope, language in rows}
-        result = [found.get(scope) for scope, _ in wanted]
-        if cacheable and generation == self._generation:  # nothing committed since this read began
-            if len(self._languages) >= MAX_CACHED_PREFERENCES:
-                self._languages.clear()
-            self._languages.update(zip(wanted, result, strict=True))
-        return result
+        found = {str(scope): str(language) for scope, language in rows or []}
+        return [found.get(scope) for scope, _ in wanted]
 
     async def get_language(self, scope: Scope, ident: int) -> str | None:
         return (await self._lookup([(scope, ident)]))[0]
