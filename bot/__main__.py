@@ -1,4 +1,4 @@
-"""CLI: `python -m bot [run | serve | ask LINE | sync | check-config | health | backup PATH]`.
+"""CLI: `python -m bot [run | serve | ask LINE | console | sync | check-config | health | backup PATH | copy-store]`.
 
 With no subcommand: the Discord bot when DISCORD_TOKEN is set, otherwise the offline console.
 """
