@@ -11,10 +11,7 @@ COPY config ./config
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 
 FROM python:3.11-slim-bookworm
-# A CJK font so charts draw Chinese labels instead of empty boxes.
-RUN apt-get update \
-    && apt-get install -y --no-install-recommends fonts-noto-cjk=1:20220127+repack1-1 \
-    && rm -rf /var/lib/apt/lists/*
+# No system CJK font: the package ships subsets of Noto Sans CJK TC/SC (bot/fonts/) covering every chart label.
 COPY requirements.lock /tmp/requirements.lock
 COPY --from=build /wheels /wheels
 # Dependencies exactly as locked (pinned versions, every file's hash checked), then the bot without resolving anything.

@@ -1,7 +1,7 @@
 """PostgreSQL for tests: the real server at BOT_TEST_DATABASE_URL, one new database per test, dropped afterwards.
 
-Registered from tests/conftest.py (`pytest_plugins`). Without the variable or the server, tests that ask for
-`pg_url` skip with one line saying why.
+Registered from tests/conftest.py (`pytest_plugins`). Unset, the variable defaults to the local server at
+DEFAULT_URL; without a server there, tests that ask for `pg_url` skip with one line saying why.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import asyncpg
 import pytest
 
 ENV = "BOT_TEST_DATABASE_URL"
+# Unset, the tests try the usual local server (trust auth), so the README's one test command uses it where it runs.
+DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def with_database(url: str, name: str, *, password: str | None = None) -> str:
@@ -38,9 +40,7 @@ async def _admin(url: str, sql: str) -> None:
 
 @pytest.fixture(scope="session")
 def pg_server() -> str:
-    url = os.environ.get(ENV)
-    if not url:
-        pytest.skip(f"{ENV} is not set: no PostgreSQL server to test against")
+    url = os.environ.get(ENV) or DEFAULT_URL
     try:
         asyncio.run(_admin(url, "SELECT 1"))
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:

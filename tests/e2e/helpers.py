@@ -11,6 +11,21 @@ from bot.render import LIMITS
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord, Reply
 
+# Every command with typical options, and the client locales, that both transports are checked with.
+EVERY_COMMAND: list[tuple[str, dict[str, str]]] = [
+    ("401k", {}),
+    ("401k", {"topic": "scale"}),
+    ("401k", {"topic": "timeline"}),
+    ("inflow", {"allocation": "2%"}),
+    ("inflow", {"allocation": "1-5%", "pool": "dc"}),
+    ("opinions", {}),
+    ("opinions", {"stance": "cautious"}),
+    ("opinions", {"analyst": "rossman"}),
+    ("sources", {}),
+    ("language", {}),
+]
+CLIENT_LOCALES = ["en-US", "zh-TW", "zh-CN"]
+
 TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
 
 

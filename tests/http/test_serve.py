@@ -13,7 +13,7 @@ from nacl.signing import SigningKey
 from PIL import Image
 
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, Reply
-from tests.e2e.helpers import check_limits
+from tests.e2e.helpers import CLIENT_LOCALES, EVERY_COMMAND, check_limits
 from tests.http.conftest import Endpoint
 from tests.http.helpers import autocomplete, click, command, message_from, next_id, ping, sign
 
@@ -37,20 +37,10 @@ async def test_healthz_reports_the_store(endpoint: Endpoint) -> None:
 # ---------------------------------------------------------------- every command, both languages
 
 
-@pytest.mark.parametrize("locale", ["en-US", "zh-TW", "zh-CN"])
+@pytest.mark.parametrize("locale", CLIENT_LOCALES)
 @pytest.mark.parametrize(
     ("name", "options"),
-    [
-        ("401k", {}),
-        ("401k", {"topic": "scale"}),
-        ("inflow", {"allocation": "2%"}),
-        ("inflow", {"allocation": "1-5%", "pool": "dc"}),
-        ("opinions", {}),
-        ("opinions", {"stance": "cautious"}),
-        ("opinions", {"analyst": "rossman"}),
-        ("sources", {}),
-        ("language", {}),
-    ],
+    EVERY_COMMAND,
 )
 async def test_every_command_answers_in_the_clients_language(
     endpoint: Endpoint, name: str, options: dict[str, str], locale: str
