@@ -263,3 +263,10 @@ def test_check_config_renders_zh_cn_too(facts: Facts, tmp_path: Path) -> None:
     result = run_cli("check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert Renderer(facts).render("language", "zh-CN", choice="zh-CN", changed=True).title == "回复语言"
+
+
+def test_the_articles_words_in_zh_cn_say_they_were_converted(ctx: AnswerContext) -> None:
+    """The article is Traditional Chinese: a Simplified rendering of its words is labelled as converted."""
+    texts = "\n".join(answer_texts(answer(parse_request("/sources", ctx.facts), "zh-CN", ctx)))
+    assert "原文（已转为简体）：“约8.7万亿美元”" in texts
+    assert "原文：“" not in texts
