@@ -342,3 +342,20 @@ def test_a_reader_that_leaves_early_is_no_traceback(tmp_path: Path) -> None:
         os.close(write_end)
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
     assert done.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "This console session only: answers will be in **繁體中文 (Traditional Chinese)**"),
+        ("zh-TW", "僅限這次主控台工作階段：之後會用 **繁體中文** 回覆（Discord 以外不會儲存）。"),
+        ("zh-CN", "仅限本次控制台会话：之后会用 **繁体中文** 回复（Discord 以外不会保存）。"),
+    ],
+)
+def test_language_outside_discord_never_claims_it_was_saved(
+    lang: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "/language zh-TW", "--lang", lang, "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert said in out
+    assert "Saved" not in out and "已儲存" not in out and "已保存" not in out
