@@ -273,3 +273,10 @@ async def test_a_write_cancelled_inside_its_transaction_leaves_no_connection_stu
             assert await store.save_snapshot(10.0 + i, f'{{"n": {i}}}')
             assert await store.set_meta("k", str(i))
         assert await store.latest_snapshot() == (15.0, '{"n": 5}')
+
+
+def test_health_on_a_database_the_bot_never_opened_says_so_in_one_line(pg_url: str) -> None:
+    health = _cli("health", env={"BOT_DATABASE_URL": pg_url})
+    assert health.returncode == 1
+    assert health.stdout.strip().endswith("has no tables yet (has the bot started?)"), health.stdout
+    assert "schema_migrations" not in health.stdout + health.stderr
