@@ -1,4 +1,4 @@
-"""CLI: `python -m bot [run | serve | ask LINE | sync | check-config | health | backup PATH]`.
+"""CLI: `python -m bot [run | serve | ask LINE | console | sync | check-config | health | backup PATH | copy-store]`.
 
 With no subcommand: the Discord bot when DISCORD_TOKEN is set, otherwise the offline console.
 """
@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -168,6 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `ask … | head`: the reader left. Point stdout at devnull so the interpreter's final flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

@@ -159,9 +159,13 @@ def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: in
     )
 
 
-def answer_language(req: LanguageRequest, lang: Lang, ctx: AnswerContext, current: str = "auto") -> Answer:
+def answer_language(
+    req: LanguageRequest, lang: Lang, ctx: AnswerContext, current: str = "auto", *, saved: bool = False
+) -> Answer:
+    """`saved`: the choice was stored (Discord); the console and `ask` only switch their own session."""
     choice = req.language or current
-    return ctx.renderer.render("language", lang, choice=choice, changed=req.language is not None, ephemeral=True)
+    changed = req.language is not None
+    return ctx.renderer.render("language", lang, choice=choice, changed=changed, saved=saved, ephemeral=True)
 
 
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:

@@ -361,7 +361,8 @@ class Core:
         return png
 
     def language_answer(self, request: LanguageRequest, lang: Lang, current: str) -> Answer:
-        return answer_language(request, lang, self._config_ctx, current)
+        """The answer after the store saved (or was asked for) the member's choice."""
+        return answer_language(request, lang, self._config_ctx, current, saved=True)
 
     def error(self, error: UserInputError, lang: Lang) -> Answer:
         return answer_error(error, lang, self._config_ctx)

@@ -77,6 +77,8 @@ async def _postgres_heartbeat(url: str, key: str) -> tuple[bool, str, str | None
         return False, f"no store: cannot reach PostgreSQL at {host_port(url)}: {describe_error(exc, url)}", None
     try:
         async with asyncio.timeout(PG_HEALTH_TIMEOUT_SECONDS):
+            if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+                return False, f"no store: PostgreSQL {safe_url(url)} has no tables yet (has the bot started?)", None
             version = await conn.fetchval("SELECT max(version) FROM schema_migrations")
             heartbeat = await conn.fetchval("SELECT value FROM meta WHERE key = $1", key)
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:

@@ -317,3 +317,45 @@ def test_every_core_module_imports_without_discord(tmp_path: Path) -> None:
     result = run_cli(cwd=tmp_path, launcher=("-c", MODULES_PROBE))
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "modules ok"
+
+
+def test_a_reader_that_leaves_early_is_no_traceback(tmp_path: Path) -> None:
+    """`python -m bot ask … | head`: the pipe's reader is gone before the answer is written."""
+    import os
+    import subprocess
+
+    from tests.helpers import scrubbed_env
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # nobody will read: the first write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "/sources", "--offline"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=scrubbed_env(BOT_DB_PATH=str(tmp_path / "bot.sqlite3")),
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr, done.stderr
+    assert done.returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "This console session only: answers will be in **繁體中文 (Traditional Chinese)**"),
+        ("zh-TW", "僅限這次主控台工作階段：之後會用 **繁體中文** 回覆（Discord 以外不會儲存）。"),
+        ("zh-CN", "仅限本次控制台会话：之后会用 **繁体中文** 回复（Discord 以外不会保存）。"),
+    ],
+)
+def test_language_outside_discord_never_claims_it_was_saved(
+    lang: str, said: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["ask", "/language zh-TW", "--lang", lang, "--offline"]) == 0
+    out = capsys.readouterr().out
+    assert said in out
+    assert "Saved" not in out and "已儲存" not in out and "已保存" not in out

@@ -469,3 +469,17 @@ def test_the_chart_shows_the_allocation_as_typed_too(
     drawn = [t.get_text() for t in figures[0].findobj(Text)]  # type: ignore[attr-defined]
     assert any("0.0001%" in t for t in drawn)
     assert not any("<" in t for t in drawn)
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        ("en", "You asked for cautious views; Matt Hougan’s view is supportive, shown below."),
+        ("zh-TW", "你要找的是「審慎」立場；Matt Hougan 的看法屬於「支持」，如下。"),
+    ],
+)
+def test_an_analyst_outside_the_asked_stance_is_said_not_hidden(ctx: AnswerContext, lang: Lang, said: str) -> None:
+    mismatched = ask(ctx, "/opinions stance:cautious analyst:hougan", lang)
+    assert said in mismatched.description
+    matching = ask(ctx, "/opinions stance:supportive analyst:hougan", lang)
+    assert said.split("；")[0].split(";")[0] not in matching.description

@@ -304,3 +304,10 @@ async def test_the_cooldown_is_one_statement_on_a_held_connection_and_sweeps_idl
         finally:
             await admin.close()
         assert users == [2]  # swept in the same statement; the user who just went is kept
+
+
+def test_health_on_a_database_the_bot_never_opened_says_so_in_one_line(pg_url: str) -> None:
+    health = _cli("health", env={"BOT_DATABASE_URL": pg_url})
+    assert health.returncode == 1
+    assert health.stdout.strip().endswith("has no tables yet (has the bot started?)"), health.stdout
+    assert "schema_migrations" not in health.stdout + health.stderr

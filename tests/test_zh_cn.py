@@ -237,7 +237,7 @@ async def test_console_switches_to_simplified(core: Core, monkeypatch: pytest.Mo
     lines = "/language zh-CN\n/inflow 1% pool:retirement\n/language auto\n/sources\n"
     assert await interactive(core, "en", stdin=io.StringIO(lines), out=out) == 0
     text = out.getvalue()
-    assert "已保存：之后会用 **简体中文** 回复你。" in text
+    assert "仅限本次控制台会话：之后会用 **简体中文** 回复（Discord 以外不会保存）。" in text
     assert "4340亿美元" in text
     assert "━━ Where every figure comes from ━━" in text  # auto: back to the system's language (English here)
 
@@ -262,4 +262,11 @@ async def test_store_keeps_a_zh_cn_choice_and_upgrades_an_old_database(tmp_path:
 def test_check_config_renders_zh_cn_too(facts: Facts, tmp_path: Path) -> None:
     result = run_cli("check-config", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert Renderer(facts).render("language", "zh-CN", choice="zh-CN", changed=True).title == "回复语言"
+    assert Renderer(facts).render("language", "zh-CN", choice="zh-CN", changed=True, saved=True).title == "回复语言"
+
+
+def test_the_articles_words_in_zh_cn_say_they_were_converted(ctx: AnswerContext) -> None:
+    """The article is Traditional Chinese: a Simplified rendering of its words is labelled as converted."""
+    texts = "\n".join(answer_texts(answer(parse_request("/sources", ctx.facts), "zh-CN", ctx)))
+    assert "原文（已转为简体）：“约8.7万亿美元”" in texts
+    assert "原文：“" not in texts
