@@ -215,10 +215,16 @@ class Core:
 
         Lets the Discord layer answer at once instead of deferring when nothing slow is left to do.
         """
-        market_cap = self.market.fresh_market_cap() if self.market is not None else MarketCap.from_config(self.facts)
-        if market_cap is None or self.store is None:
+        if self.store is None:
             return None
-        market_key = self._market_key(request, market_cap)
+        if isinstance(request, InflowRequest):
+            market = self.market
+            market_cap = market.fresh_market_cap() if market is not None else MarketCap.from_config(self.facts)
+            if market_cap is None:
+                return None
+            market_key = self._market_key(request, market_cap)
+        else:  # no other answer depends on the market cap (respond() keys them by "-" too): don't build one
+            market_key = "-"
         key = f"answer:{self.data_version}:{lang}:{page}:{request!r}:{market_key}"
         result = self._memory.get(key)
         if result is None:

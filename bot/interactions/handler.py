@@ -123,12 +123,18 @@ class InteractionHandler:
             ephemeral = interaction.name == Command.LANGUAGE.value
             work = self._command(interaction, started, wake)
         task = loop.create_task(self._guarded(interaction, name, started, work))
-        task.add_done_callback(wake)
-        timer = loop.call_later(self.defer_after, wake)
-        await ready
-        timer.cancel()
+        # One turn of the loop lets the task take its first step: an answer already in memory is complete by then,
+        # and needs no deferral timer or wake-up (the common, cached case).
+        await asyncio.sleep(0)
         if task.done():
             return Outcome(task.result())
+        if not ready.done():  # not finished and not known to be slow: wait until done or defer_after has passed
+            task.add_done_callback(wake)
+            timer = loop.call_later(self.defer_after - (time.perf_counter() - started), wake)
+            await ready
+            timer.cancel()
+            if task.done():
+                return Outcome(task.result())
         return Outcome(Reply(deferred, ephemeral=ephemeral), final=task)
 
     async def _guarded(
