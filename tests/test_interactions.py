@@ -89,6 +89,28 @@ async def test_a_slow_answer_is_deferred_and_finished_by_the_task(
     assert final.answer.title.startswith("What analysts say")
 
 
+async def test_inflow_not_in_memory_defers_at_once_and_a_cached_answer_never_defers(
+    handler: InteractionHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handler.defer_after = 60.0  # neither outcome below may wait for this
+    assert (await handler.handle(_command("opinions"))).reply.kind is ReplyKind.MESSAGE  # now in memory
+    release = asyncio.Event()
+    original = handler.core.respond
+
+    async def slow(*args: Any, **kwargs: Any) -> Any:
+        await release.wait()
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(handler.core, "respond", slow)
+    cached = await asyncio.wait_for(handler.handle(_command("opinions", user_id=USER + 1)), 5)
+    assert cached.reply.kind is ReplyKind.MESSAGE and cached.final is None  # from memory: respond() not awaited
+    outcome = await asyncio.wait_for(handler.handle(_command("inflow", {"allocation": "2%"})), 5)
+    assert outcome.reply.kind is ReplyKind.DEFERRED_MESSAGE and outcome.final is not None
+    release.set()
+    final = await outcome.final
+    assert final.kind is ReplyKind.MESSAGE and final.answer is not None and not final.answer.is_error
+
+
 async def test_language_defers_privately(handler: InteractionHandler, monkeypatch: pytest.MonkeyPatch) -> None:
     async def locked(*args: Any, **kwargs: Any) -> None:
         await asyncio.sleep(1)

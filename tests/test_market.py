@@ -33,6 +33,7 @@ from bot.market import (
 )
 from bot.plausible import ImplausibleValue
 from bot.render import Renderer
+from bot.requests import Command, build_request
 from bot.services import open_services
 from bot.settings import Settings
 from bot.store import SQLiteStore, Store
@@ -478,3 +479,23 @@ def test_any_parsed_body_gives_a_plausible_snapshot_or_a_handled_error(global_da
             low, high = plausible.PRICE_BANDS[coin]
             assert low <= usd <= high
     assert MarketSnapshot.from_json(snapshot.to_json(), 1.0) == snapshot  # what is stored reads back the same
+
+
+async def test_an_answer_that_uses_no_market_figure_is_peeked_even_when_the_market_value_is_not_fresh(
+    facts: Facts, renderer: Renderer, tmp_path: Path
+) -> None:
+    """Core.peek: /401k answers from memory at once without a fresh market value (it never shows one); /inflow,
+    whose answer does depend on it, still goes the slow way."""
+    async with SQLiteStore(tmp_path / "p.sqlite3") as store:
+        core = Core(facts, renderer, AbsurdSource(), store)
+        k401 = build_request(Command.K401, {}, facts)
+        inflow = build_request(Command.INFLOW, {"allocation": "2%"}, facts)
+        assert core.peek(k401, "en") is None  # nothing in memory yet
+        answered = await core.respond(k401, "en")
+        await core.respond(inflow, "en", chart=False)
+        peeked = core.peek(k401, "en")
+        assert peeked is not None and peeked.cache_hit
+        assert (peeked.key, peeked.answer) == (answered.key, answered.answer)
+        assert core.peek(k401, "zh-TW") is None  # another language is another answer
+        assert core.peek(inflow, "en") is None
+        await core.close()
