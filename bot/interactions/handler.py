@@ -63,14 +63,14 @@ def log_interaction(
         "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
         "outcome": outcome,
     }
-    shown = " ".join(f"{k}={v!r}" for k, v in shown_options.items())
+    shown = "".join(f" {k}={v!r}" for k, v in shown_options.items())
     log.info(
-        "/%s %s locale=%s %sms cache=%s outcome=%s",
+        "/%s%s locale=%s %sms cache=%s outcome=%s",
         command,
         shown,
         fields["locale"],
         fields["latency_ms"],
-        fields["cache"],
+        fields["cache"] or "-",  # "-": no answer cache was involved (input errors, stale buttons, cooldowns)
         outcome,
         extra={"fields": fields},
     )

@@ -365,6 +365,14 @@ async def test_one_log_line_per_interaction_with_cache_status(
     assert [r.fields["cache"] for r in lines] == ["miss", "hit"]  # type: ignore[attr-defined]
     assert lines[0].fields["locale"] == "zh-TW" and lines[0].fields["outcome"] == "answered"  # type: ignore[attr-defined]
     assert "stance='critical'" in lines[0].getMessage()
+    assert lines[1].getMessage().startswith("/opinions stance='critical' locale=zh-TW ")
+    assert lines[1].getMessage().endswith(" cache=hit outcome=answered")
+    with caplog.at_level(logging.INFO, logger="bot.interactions.handler"):
+        await harness.fake.wait_reply(await harness.fake.command("sources"))
+        await harness.fake.wait_reply(await harness.fake.command("inflow", {"allocation": "abc"}))
+    messages = [r.getMessage() for r in caplog.records if r.name == "bot.interactions.handler"]
+    assert any(m.startswith("/sources locale=en-US ") for m in messages), messages  # no options: no double space
+    assert any(m.endswith("cache=- outcome=input_error:allocation_not_a_number") for m in messages), messages
 
 
 async def test_bot_writes_the_gateway_heartbeat(harness: Harness) -> None:
