@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -29,7 +28,7 @@ from bot.market import MarketData  # noqa: E402
 from bot.render import Renderer  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord  # noqa: E402
-from tests.e2e.helpers import start_bot, stop_bot  # noqa: E402
+from tests.e2e.helpers import burst_requests, start_bot, stop_bot  # noqa: E402
 from tests.fake_market import FakeMarketAPI  # noqa: E402
 
 FAULTS = ("slow", "429", "500", "garbage", "zero", "negative", "huge", "shape")
@@ -52,24 +51,6 @@ async def market_faults() -> None:
         print(f"  50 concurrent asks, one request: {(time.perf_counter() - started) * 1000:.1f} ms")
 
 
-def _burst_requests() -> list[tuple[str, dict[str, Any], str]]:
-    requests: list[tuple[str, dict[str, Any], str]] = []
-    for i in range(200):
-        locale = "zh-TW" if i % 2 else "en-US"
-        kind = i % 5
-        if kind == 0:
-            requests.append(("inflow", {"allocation": f"{1 + i % 4}%"}, locale))
-        elif kind == 1:
-            requests.append(("401k", {"topic": ["rules", "scale", "risks"][i % 3]}, locale))
-        elif kind == 2:
-            requests.append(("opinions", {}, locale))
-        elif kind == 3:
-            requests.append(("sources", {}, locale))
-        else:
-            requests.append(("inflow", {"allocation": "abc"}, locale))
-    return requests
-
-
 async def burst() -> None:
     facts = load_facts()
     fake = FakeDiscord()
@@ -81,7 +62,7 @@ async def burst() -> None:
             try:
                 users = iter(range(5_000_000_000_000_000_000, 5_000_000_000_000_001_000))
                 tokens = await asyncio.gather(
-                    *(fake.command(n, o, locale=loc, user_id=next(users)) for n, o, loc in _burst_requests())
+                    *(fake.command(n, o, locale=loc, user_id=next(users)) for n, o, loc in burst_requests())
                 )
                 firsts = await asyncio.gather(*(fake.wait_reply(t, final=False, timeout=60) for t in tokens))
                 await asyncio.gather(*(fake.wait_reply(t, timeout=120) for t in tokens))

@@ -69,9 +69,8 @@ async def test_server_default_needs_manage_server_or_administrator(
     assert (await store.get_language("guild", GUILD)) == ("zh-TW" if allowed else None)
 
 
-async def test_a_slow_answer_is_deferred_and_finished_by_the_task(
-    handler: InteractionHandler, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _hold_respond(handler: InteractionHandler, monkeypatch: pytest.MonkeyPatch) -> asyncio.Event:
+    """Make core.respond wait until the returned event is set: an answer that is not ready yet."""
     release = asyncio.Event()
     original = handler.core.respond
 
@@ -80,6 +79,13 @@ async def test_a_slow_answer_is_deferred_and_finished_by_the_task(
         return await original(*args, **kwargs)
 
     monkeypatch.setattr(handler.core, "respond", slow)
+    return release
+
+
+async def test_a_slow_answer_is_deferred_and_finished_by_the_task(
+    handler: InteractionHandler, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release = _hold_respond(handler, monkeypatch)
     handler.defer_after = 0.05
     outcome = await handler.handle(_command("opinions"))
     assert outcome.reply.kind is ReplyKind.DEFERRED_MESSAGE and outcome.final is not None
@@ -94,14 +100,7 @@ async def test_inflow_not_in_memory_defers_at_once_and_a_cached_answer_never_def
 ) -> None:
     handler.defer_after = 60.0  # neither outcome below may wait for this
     assert (await handler.handle(_command("opinions"))).reply.kind is ReplyKind.MESSAGE  # now in memory
-    release = asyncio.Event()
-    original = handler.core.respond
-
-    async def slow(*args: Any, **kwargs: Any) -> Any:
-        await release.wait()
-        return await original(*args, **kwargs)
-
-    monkeypatch.setattr(handler.core, "respond", slow)
+    release = _hold_respond(handler, monkeypatch)
     cached = await asyncio.wait_for(handler.handle(_command("opinions", user_id=USER + 1)), 5)
     assert cached.reply.kind is ReplyKind.MESSAGE and cached.final is None  # from memory: respond() not awaited
     outcome = await asyncio.wait_for(handler.handle(_command("inflow", {"allocation": "2%"})), 5)

@@ -61,24 +61,20 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=elsewhere, check=True
     )
     assert root.stdout.strip() == str(target / "bot" / "_data")
-    answer = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "/inflow 1% pool:retirement", "--lang", "zh-TW"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=elsewhere,
-        timeout=60,
-    )
+
+    def ask(lang: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "ask", "/inflow 1% pool:retirement", "--lang", lang],
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            env=env,
+            cwd=elsewhere,
+            timeout=60,
+        )
+
+    answer = ask("zh-TW")
     assert answer.returncode == 0, answer.stderr
     assert "4,340億美元" in answer.stdout
-    simplified = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "/inflow 1% pool:retirement", "--lang", "zh-CN"],
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=env,
-        cwd=elsewhere,
-        timeout=60,
-    )
+    simplified = ask("zh-CN")
     assert "新增买盘 **4340亿美元**" in simplified.stdout  # the override file travels with the wheel

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 from bot.core import Core
 from bot.discord_app.client import K401Bot
@@ -25,6 +26,32 @@ EVERY_COMMAND: list[tuple[str, dict[str, str]]] = [
     ("language", {}),
 ]
 CLIENT_LOCALES = ["en-US", "zh-TW", "zh-CN"]
+
+# `python -m bot run` in a child process, with discord.py's API base pointed at the fake (argv[1]): the only change.
+RUN_AGAINST_FAKE = (
+    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
+    "from bot.__main__ import main; sys.exit(main(['run']))"
+)
+
+
+def burst_requests(count: int = 200) -> list[tuple[str, dict[str, Any], str]]:
+    """A mixed burst (command, options, locale): charts, topics, opinions, sources and input errors, both languages."""
+    requests: list[tuple[str, dict[str, Any], str]] = []
+    for i in range(count):
+        locale = "zh-TW" if i % 2 else "en-US"
+        kind = i % 5
+        if kind == 0:
+            requests.append(("inflow", {"allocation": f"{1 + i % 4}%"}, locale))
+        elif kind == 1:
+            requests.append(("401k", {"topic": ["rules", "scale", "risks"][i % 3]}, locale))
+        elif kind == 2:
+            requests.append(("opinions", {}, locale))
+        elif kind == 3:
+            requests.append(("sources", {}, locale))
+        else:
+            requests.append(("inflow", {"allocation": "abc"}, locale))
+    return requests
+
 
 TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.fake-token-for-the-loopback-discord-xx"
 

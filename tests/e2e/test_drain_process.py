@@ -8,14 +8,9 @@ import sys
 from pathlib import Path
 
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.helpers import TOKEN
+from tests.e2e.helpers import RUN_AGAINST_FAKE, TOKEN
 from tests.fake_market import FakeMarketAPI
 from tests.helpers import scrubbed_env
-
-LAUNCH = (
-    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
-    "from bot.__main__ import main; sys.exit(main(['run']))"
-)
 
 
 async def test_sigterm_drains_a_deferred_interaction(tmp_path: Path) -> None:
@@ -31,7 +26,7 @@ async def test_sigterm_drains_a_deferred_interaction(tmp_path: Path) -> None:
             LOG_LEVEL="INFO",
         )
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-c", LAUNCH, fake.api_base, cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
+            sys.executable, "-c", RUN_AGAINST_FAKE, fake.api_base, cwd=tmp_path, env=env, stderr=asyncio.subprocess.PIPE
         )
         try:
             await asyncio.wait_for(fake.ready.wait(), 30)

@@ -25,7 +25,7 @@ from bot.render import Renderer, limit_violations
 from bot.requests import Command, UserInputError, build_request
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.helpers import Harness, check_limits, start_bot, stop_bot
+from tests.e2e.helpers import Harness, burst_requests, check_limits, start_bot, stop_bot
 from tests.fake_market import FakeMarketAPI
 
 UNESCAPED_MENTION = re.compile(r"@everyone|@here|(?<!\\)<[@#]")
@@ -151,20 +151,7 @@ async def harness_factory(
 async def test_200_concurrent_interactions_all_answered(harness: Harness) -> None:
     fake = harness.fake
     await harness.store.set_language("user", 77, "zh-TW")
-    requests: list[tuple[str, dict[str, Any], str]] = []
-    for i in range(200):
-        locale = "zh-TW" if i % 2 else "en-US"
-        kind = i % 5
-        if kind == 0:
-            requests.append(("inflow", {"allocation": f"{1 + i % 4}%"}, locale))
-        elif kind == 1:
-            requests.append(("401k", {"topic": ["rules", "scale", "risks"][i % 3]}, locale))
-        elif kind == 2:
-            requests.append(("opinions", {}, locale))
-        elif kind == 3:
-            requests.append(("sources", {}, locale))
-        else:
-            requests.append(("inflow", {"allocation": "abc"}, locale))
+    requests = burst_requests()
     tokens = await asyncio.gather(*(fake.command(n, o, locale=loc, user_id=_user()) for n, o, loc in requests))
     firsts = await asyncio.gather(*(fake.wait_reply(t, final=False, timeout=30) for t in tokens))
     finals = await asyncio.gather(*(fake.wait_reply(t, timeout=60) for t in tokens))

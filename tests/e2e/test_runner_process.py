@@ -8,14 +8,8 @@ import sys
 from pathlib import Path
 
 from tests.e2e.fake_discord import FakeDiscord
-from tests.e2e.helpers import TOKEN
+from tests.e2e.helpers import RUN_AGAINST_FAKE, TOKEN
 from tests.helpers import scrubbed_env
-
-# The only change to the bot: discord.py's API base URL, set before the CLI runs.
-LAUNCH = (
-    "import sys, discord.http; discord.http.Route.BASE = sys.argv[1]; "
-    "from bot.__main__ import main; sys.exit(main(['run']))"
-)
 
 
 async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
@@ -25,7 +19,7 @@ async def test_run_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
-        LAUNCH,
+        RUN_AGAINST_FAKE,
         fake.api_base,
         cwd=tmp_path,
         env=env,

@@ -16,19 +16,25 @@ from tests.helpers import scrubbed_env
 from tests.http.helpers import command, start_serve
 
 
+def _slow_market_env(tmp_path: Path, fake: FakeDiscord, market: FakeMarketAPI) -> dict[str, str]:
+    """serve's settings with live market data from the (slowed) fake API, so answers are still being made."""
+    return {
+        "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"),
+        "BOT_DISCORD_API_URL": fake.api_base,
+        "BOT_MARKET_ENABLED": "1",
+        "BOT_MARKET_API_URL": market.base_url,
+    }
+
+
 async def test_sigterm_finishes_a_deferred_answer_then_exits_0(tmp_path: Path) -> None:
     """Without the drain, the PATCH never goes out and the user is left on "thinking…" forever."""
     fake = FakeDiscord()
     await fake.start()
     async with FakeMarketAPI() as market, aiohttp.ClientSession() as session:
         market.delay = 1.0  # the market source is slow: the answer is still being made when SIGTERM arrives
-        env = {
-            "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"),
-            "BOT_DISCORD_API_URL": fake.api_base,
-            "BOT_MARKET_ENABLED": "1",
-            "BOT_MARKET_API_URL": market.base_url,
-        }
-        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
+        serve = await start_serve(
+            SigningKey.generate(), _slow_market_env(tmp_path, fake, market), session, cwd=tmp_path
+        )
         try:
             payload = command("inflow", {"allocation": "2%"})
             first = await serve.post(payload)
@@ -52,13 +58,9 @@ async def test_no_new_requests_are_taken_while_draining(tmp_path: Path) -> None:
     await fake.start()
     async with FakeMarketAPI() as market, aiohttp.ClientSession() as session:
         market.delay = 1.0
-        env = {
-            "BOT_DB_PATH": str(tmp_path / "bot.sqlite3"),
-            "BOT_DISCORD_API_URL": fake.api_base,
-            "BOT_MARKET_ENABLED": "1",
-            "BOT_MARKET_API_URL": market.base_url,
-        }
-        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
+        serve = await start_serve(
+            SigningKey.generate(), _slow_market_env(tmp_path, fake, market), session, cwd=tmp_path
+        )
         await serve.post(command("inflow", {"allocation": "3%"}))
         serve.proc.send_signal(15)
         await asyncio.wait_for(_until_refused(serve.url, session), 10)
