@@ -32,14 +32,14 @@ OUR_BOT = (
 )
 COLD_CHART = """
 import time
-from bot.allocation import parse_allocation
-from bot.facts import load_facts
-from bot.inflow import MarketCap, Pool, estimate
+from bot.domain.allocation import parse_allocation
+from bot.domain.facts import load_facts
+from bot.domain.inflow import MarketCap, Pool, estimate
 facts = load_facts()
 est = estimate(parse_allocation("2%"), Pool.K401, facts, MarketCap.from_config(facts))
 t0 = time.perf_counter()
 import matplotlib.figure, matplotlib.backends.backend_agg
-from bot.chart import find_cjk_font, render_inflow_chart
+from bot.answers.chart import find_cjk_font, render_inflow_chart
 find_cjk_font()
 t1 = time.perf_counter()
 render_inflow_chart(est, "zh-TW")
@@ -291,11 +291,11 @@ async def run(count: int) -> tuple[list[Result], dict[str, dict[str, float]], li
 
 def in_process() -> list[tuple[str, str]]:
     """Render + calculate per command and language, and chart cold/warm/cached, inside one process."""
-    from bot.allocation import parse_allocation
-    from bot.chart import render_inflow_chart
-    from bot.core import Core
-    from bot.inflow import MarketCap, Pool, estimate
-    from bot.requests import parse_request
+    from bot.answers.chart import render_inflow_chart
+    from bot.answers.core import Core
+    from bot.answers.requests import parse_request
+    from bot.domain.allocation import parse_allocation
+    from bot.domain.inflow import MarketCap, Pool, estimate
 
     rows: list[tuple[str, str]] = []
     core = Core.load()

@@ -25,10 +25,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.core import CHART_DEADLINE_SECONDS, MAX_CHARTS_QUEUED, Core  # noqa: E402
-from bot.facts import Lang, load_facts  # noqa: E402
-from bot.render import Renderer  # noqa: E402
-from bot.requests import parse_request  # noqa: E402
+from bot.answers.core import CHART_DEADLINE_SECONDS, MAX_CHARTS_QUEUED, Core  # noqa: E402
+from bot.answers.render import Renderer  # noqa: E402
+from bot.answers.requests import parse_request  # noqa: E402
+from bot.domain.facts import Lang, load_facts  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 
 

@@ -19,11 +19,11 @@ sys.path.insert(0, str(REPO))
 
 import aiohttp  # noqa: E402
 
-from bot.core import Core  # noqa: E402
-from bot.facts import Lang, load_facts  # noqa: E402
-from bot.market import MarketData  # noqa: E402
-from bot.render import Renderer  # noqa: E402
-from bot.requests import parse_request  # noqa: E402
+from bot.answers.core import Core  # noqa: E402
+from bot.answers.render import Renderer  # noqa: E402
+from bot.answers.requests import parse_request  # noqa: E402
+from bot.domain.facts import Lang, load_facts  # noqa: E402
+from bot.infra.market import MarketData  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 from tests.fake_market import FakeMarketAPI, gzip_bomb  # noqa: E402
 from tests.test_reply_path import write_lock_held_by_another_process  # noqa: E402

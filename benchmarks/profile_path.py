@@ -20,8 +20,8 @@ sys.path.insert(0, str(REPO))
 
 import discord  # noqa: E402
 
-from bot.core import Core  # noqa: E402
-from bot.discord_app.client import K401Bot  # noqa: E402
+from bot.answers.core import Core  # noqa: E402
+from bot.gateway.client import K401Bot  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord  # noqa: E402
 

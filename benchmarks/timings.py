@@ -22,10 +22,10 @@ sys.path.insert(0, str(REPO))
 import aiohttp  # noqa: E402
 import discord.http  # noqa: E402
 
-from bot.core import Core  # noqa: E402
-from bot.facts import load_facts  # noqa: E402
-from bot.market import MarketData  # noqa: E402
-from bot.render import Renderer  # noqa: E402
+from bot.answers.core import Core  # noqa: E402
+from bot.answers.render import Renderer  # noqa: E402
+from bot.domain.facts import load_facts  # noqa: E402
+from bot.infra.market import MarketData  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 from tests.e2e.fake_discord import FakeDiscord  # noqa: E402
 from tests.e2e.helpers import burst_requests, start_bot, stop_bot  # noqa: E402

@@ -16,10 +16,10 @@ from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.facts import LANGS, ConfigError, load_facts
-from bot.health import backup, check_health
-from bot.logs import setup_logging
-from bot.settings import Settings
+from bot.domain.facts import LANGS, ConfigError, load_facts
+from bot.infra.health import backup, check_health
+from bot.infra.logs import setup_logging
+from bot.infra.settings import Settings
 
 log = logging.getLogger("bot")
 
@@ -57,10 +57,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_config() -> int:
-    from bot.answers import AnswerContext, answer
-    from bot.inflow import MarketCap
-    from bot.render import Renderer, limit_violations
-    from bot.requests import K401Request, OpinionsRequest, Request, SourcesRequest, Topic
+    from bot.answers.build import AnswerContext, answer
+    from bot.answers.render import Renderer, limit_violations
+    from bot.answers.requests import K401Request, OpinionsRequest, Request, SourcesRequest, Topic
+    from bot.domain.inflow import MarketCap
 
     facts = load_facts()
     renderer = Renderer(facts)
@@ -79,7 +79,7 @@ def _check_config() -> int:
 
 async def _ask(settings: Settings, args: argparse.Namespace) -> int:
     from bot.console import ask, system_lang
-    from bot.services import open_services
+    from bot.infra.services import open_services
 
     async with open_services(settings, offline=args.offline) as services:
         return await ask(
@@ -94,7 +94,7 @@ async def _ask(settings: Settings, args: argparse.Namespace) -> int:
 
 async def _console(settings: Settings, chart_dir: Path | None) -> int:
     from bot.console import interactive, system_lang
-    from bot.services import open_services
+    from bot.infra.services import open_services
 
     async with open_services(settings) as services:
         return await interactive(services.core, system_lang(), chart_dir=chart_dir)
@@ -160,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if settings.token_error:  # only the commands that need the token report a broken token file
                 print(f"settings error: {settings.token_error}", file=sys.stderr)
                 return 2
-            from bot.discord_app.runner import run_discord
+            from bot.gateway.runner import run_discord
 
             return run_discord(settings, args)
         return asyncio.run(_console(settings, getattr(args, "chart_dir", None)))

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from bot.core import Core
-from bot.facts import Lang, parse_lang
-from bot.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
-from bot.textout import answer_text
+from bot.answers.core import Core
+from bot.answers.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
+from bot.answers.textout import answer_text
+from bot.domain.facts import Lang, parse_lang
 
 PROMPT = "401k> "
 
@@ -27,7 +27,7 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
     """
     outcome = await core.answer_line(line, lang, chart=as_json or chart_dir is not None)
     if as_json:
-        from bot.discord_app.payload import message_payload  # discord.py only for --json, never for plain answers
+        from bot.discord_wire.payload import message_payload  # discord.py only for --json, never for plain answers
 
         payload = message_payload(outcome.answer, outcome.image)
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

@@ -25,8 +25,8 @@ from fontTools.ttLib import TTCollection, TTFont
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.chart import BUNDLED_FONTS, chart_texts  # noqa: E402
-from bot.facts import load_facts  # noqa: E402
+from bot.answers.chart import BUNDLED_FONTS, chart_texts  # noqa: E402
+from bot.domain.facts import load_facts  # noqa: E402
 
 DEFAULT_SOURCE = Path("/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc")
 # The faces in the collection to take, per shipped file: mainland glyph shapes for zh-CN, Taiwan's for zh-TW.

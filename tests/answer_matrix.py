@@ -1,16 +1,16 @@
 """Every request the bot answers, for tests that compare or inspect all answers in every language.
 
-A third language (zh-CN) joins every comparison by being in bot.facts.LANGS: nothing here names a language.
+A third language (zh-CN) joins every comparison by being in bot.domain.facts.LANGS: nothing here names a language.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answers import SOURCE_PAGES, AnswerContext, answer, answer_error
-from bot.facts import Lang
-from bot.render import Answer
-from bot.requests import Topic, UserInputError, parse_request
+from bot.answers.build import SOURCE_PAGES, AnswerContext, answer, answer_error
+from bot.answers.render import Answer
+from bot.answers.requests import Topic, UserInputError, parse_request
+from bot.domain.facts import Lang
 
 ALLOCATIONS = ("2%", "1-5%", "0.0001%", "33.3333%", "100%", "10%")
 POOLS = ("401k", "dc", "retirement")

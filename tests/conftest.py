@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import AnswerContext
-from bot.core import Core
-from bot.facts import Facts, load_facts
-from bot.inflow import MarketCap
-from bot.render import Renderer
-from bot.settings import Settings
+from bot.answers.build import AnswerContext
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.domain.facts import Facts, load_facts
+from bot.domain.inflow import MarketCap
+from bot.infra.settings import Settings
 from tests.no_skips import pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary
 
 __all__ = ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]  # BOT_NO_SKIPS hooks

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.allocation import (
+from bot.domain.allocation import (
     MAX_INPUT_LENGTH,
     Allocation,
     AllocationError,

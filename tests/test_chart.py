@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.allocation import parse_allocation
-from bot.chart import _POOL_NAMES, _TEXT, HEIGHT, WIDTH, find_cjk_font, render_inflow_chart
-from bot.core import Core
-from bot.facts import Facts
-from bot.inflow import Estimate, MarketCap, Pool, estimate
-from bot.render import Renderer
-from bot.requests import parse_request
+from bot.answers.chart import _POOL_NAMES, _TEXT, HEIGHT, WIDTH, find_cjk_font, render_inflow_chart
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
+from bot.domain.allocation import parse_allocation
+from bot.domain.facts import Facts
+from bot.domain.inflow import Estimate, MarketCap, Pool, estimate
 from bot.store import SQLiteStore
 
 B = Decimal("1e9")
@@ -67,7 +67,7 @@ def test_chinese_labels_use_a_font_that_has_every_glyph(facts: Facts) -> None:
 def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(
     facts: Facts, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with caplog.at_level(logging.WARNING, logger="bot.chart"):
+    with caplog.at_level(logging.WARNING, logger="bot.answers.chart"):
         chart = render_inflow_chart(_estimate(facts), "zh-TW", detect_font=False)
     assert chart.label_lang == "en"
     assert "no CJK font installed" in caplog.text
@@ -96,7 +96,7 @@ async def test_answers_without_a_chart_when_drawing_fails(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("no canvas")
 
-    monkeypatch.setattr("bot.chart.render_inflow_chart", broken)
+    monkeypatch.setattr("bot.answers.chart.render_inflow_chart", broken)
     response = await Core(facts, renderer).respond(parse_request("/inflow 2%", facts), "en")
     assert response.image is None and response.answer.image is None
     assert response.answer.description.startswith("**$174 billion**")

@@ -16,12 +16,12 @@ import pytest
 from matplotlib.ft2font import FT2Font
 from PIL import Image
 
-from bot import chart
-from bot.allocation import parse_allocation
-from bot.chart import BUNDLED_FONTS, BundledFont, chart_labels, find_cjk_font, render_inflow_chart
-from bot.facts import Facts, Lang
-from bot.inflow import MarketCap, Pool, estimate
-from bot.market import SOURCE_NAME
+from bot.answers import chart
+from bot.answers.chart import BUNDLED_FONTS, BundledFont, chart_labels, find_cjk_font, render_inflow_chart
+from bot.domain.allocation import parse_allocation
+from bot.domain.facts import Facts, Lang
+from bot.domain.inflow import MarketCap, Pool, estimate
+from bot.infra.market import SOURCE_NAME
 
 CHINESE: tuple[Lang, ...] = ("zh-TW", "zh-CN")
 ALLOCATIONS = ("1%", "2%", "3%", "1-5%", "0.5%", "0.001%", "37.5%", "99.99%", "100%")
@@ -124,7 +124,7 @@ def test_a_missing_or_broken_bundled_font_falls_back_to_english(
     monkeypatch.setattr(chart, "FONT_DIR", path.parent)
     monkeypatch.setitem(BUNDLED_FONTS, "zh-CN", BundledFont(path.name, "K401 Test Font"))
     est = estimate(parse_allocation("2%"), Pool.K401, facts, MarketCap.from_config(facts))
-    with caplog.at_level(logging.WARNING, logger="bot.chart"):
+    with caplog.at_level(logging.WARNING, logger="bot.answers.chart"):
         drawn = render_inflow_chart(est, "zh-CN")
     assert drawn.label_lang == "en"
     assert "bundled CJK font" in caplog.text and "English labels" in caplog.text

@@ -15,9 +15,9 @@ import discord.http
 import pytest
 
 from bot.__main__ import main
+from bot.answers.core import Core
 from bot.console import interactive
-from bot.core import Core
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from tests.helpers import REPO, run_cli
 
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.token-from-a-dotenv-in-the-checkout-xx"
@@ -124,7 +124,7 @@ def test_internal_failure_exits_1_with_an_error_id(
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("bot.answers.estimate", explode)
+    monkeypatch.setattr("bot.answers.build.estimate", explode)
     assert main(["ask", "/inflow 2%", "--lang", "en"]) == 1
     out = capsys.readouterr().out
     assert "Sorry — this answer failed on our side. Error id `" in out
@@ -134,7 +134,7 @@ def test_broken_config_exits_1_with_one_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "facts.toml").write_text("x = 1\n", encoding="utf-8")
-    monkeypatch.setattr("bot.facts.config_dir", lambda: tmp_path)
+    monkeypatch.setattr("bot.domain.facts.config_dir", lambda: tmp_path)
     assert main(["check-config"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("configuration error:\n")
@@ -275,8 +275,9 @@ def test_a_dotenv_token_in_the_checkout_never_reaches_a_cli_subprocess(
 CORE_PROBE = """
 import sys
 from bot.__main__ import main
-import bot.core, bot.console, bot.store, bot.health, bot.services, bot.settings, bot.logs, bot.answers, bot.render
-import bot.components, bot.market, bot.chart
+import bot.answers.core, bot.console, bot.store, bot.answers.build, bot.answers.render
+import bot.infra.health, bot.infra.services, bot.infra.settings, bot.infra.logs
+import bot.answers.components, bot.infra.market, bot.answers.chart
 assert "discord" not in sys.modules, "importing the core loaded discord"
 for argv in (["ask", "/401k"], ["ask", "/inflow 2%", "--offline"], ["health"], ["check-config"]):
     main(argv)
@@ -298,7 +299,7 @@ def test_the_core_and_the_cli_never_import_discord(tmp_path: Path) -> None:
 MODULES_PROBE = """
 import importlib, pkgutil, sys
 import bot
-TRANSPORTS = ("bot.discord_app", "bot.http", "bot.__main__")
+TRANSPORTS = ("bot.gateway", "bot.discord_wire", "bot.http", "bot.__main__")
 def walk(path, prefix):
     for info in pkgutil.iter_modules(path, prefix):
         if info.name.startswith(TRANSPORTS):

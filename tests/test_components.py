@@ -6,12 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.answers import AnswerContext, answer
-from bot.components import MAX_CUSTOM_ID, ComponentIdTooLong, control_custom_id, decode, encode
-from bot.discord_app.payload import message_payload
-from bot.facts import LANGS, Lang
-from bot.inflow import Pool
-from bot.requests import Command, InflowRequest, UserInputError, build_request, parse_request
+from bot.answers.build import AnswerContext, answer
+from bot.answers.components import MAX_CUSTOM_ID, ComponentIdTooLong, control_custom_id, decode, encode
+from bot.answers.requests import Command, InflowRequest, UserInputError, build_request, parse_request
+from bot.discord_wire.payload import message_payload
+from bot.domain.facts import LANGS, Lang
+from bot.domain.inflow import Pool
 
 
 def test_roundtrip_inflow_state() -> None:

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import formatting
-from bot.allocation import parse_allocation
-from bot.answers import AnswerContext, answer
-from bot.facts import Lang
-from bot.inflow import Pool, inflow_usd, pool_fact
-from bot.render import Answer
-from bot.requests import Topic, parse_request
+from bot.answers import formatting
+from bot.answers.build import AnswerContext, answer
+from bot.answers.render import Answer
+from bot.answers.requests import Topic, parse_request
+from bot.domain.allocation import parse_allocation
+from bot.domain.facts import Lang
+from bot.domain.inflow import Pool, inflow_usd, pool_fact
 from tests.answer_matrix import CASES, shown_text
 
 # shared/ sits beside the repository (CI: beside the clone; here: beside the worktrees' parent).
@@ -427,15 +427,15 @@ def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:
     assert Topic("timeline") is Topic.TIMELINE
     select = next(c for c in ask(ctx, "/401k", "zh-TW").controls if c.kind == "select")
     assert ("timeline", "時間軸") in select.options and len(select.options) <= 25
-    from bot.discord_app.cog import _TOPIC_NAMES
+    from bot.gateway.cog import _TOPIC_NAMES
 
     assert _TOPIC_NAMES["timeline"] == ctx.facts.label("topics", "timeline", "en")
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: AnswerContext) -> None:
-    from bot.facts import LANGS
-    from bot.render import limit_violations
+    from bot.answers.render import limit_violations
+    from bot.domain.facts import LANGS
     from tests.answer_matrix import Case
 
     assert isinstance(case, Case)
@@ -451,8 +451,8 @@ def test_the_chart_shows_the_allocation_as_typed_too(
 
     from matplotlib.text import Text
 
-    from bot import chart
-    from bot.inflow import MarketCap, estimate
+    from bot.answers import chart
+    from bot.domain.inflow import MarketCap, estimate
 
     figures: list[object] = []
     new_figure = chart._new_figure

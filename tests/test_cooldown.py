@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.cooldown import Cooldown, MemoryCooldown
+from bot.infra.cooldown import Cooldown, MemoryCooldown
 
 
 class Clock:

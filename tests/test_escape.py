@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.core import Core
-from bot.facts import Lang
-from bot.render import Answer, escape, limit_violations
-from bot.requests import UserInputError
+from bot.answers.core import Core
+from bot.answers.render import Answer, escape, limit_violations
+from bot.answers.requests import UserInputError
+from bot.domain.facts import Lang
 
 # Everything str.splitlines() (and so the renderer's _tidy) breaks a line on, plus tab.
 SEPARATORS = ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\t"]

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.facts import ConfigError, Facts, load_facts
-from bot.paths import config_dir
+from bot.domain.facts import ConfigError, Facts, load_facts
+from bot.domain.paths import config_dir
 
 # Every row of ../shared/facts-verified.md: (fact id, value, unit, as-of).
 VERIFIED = [

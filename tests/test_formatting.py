@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import formatting
-from bot.facts import Facts
+from bot.answers import formatting
+from bot.domain.facts import Facts
 
 D = Decimal
 

@@ -6,11 +6,11 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.allocation import Allocation, parse_allocation
-from bot.answers import AnswerContext, answer
-from bot.facts import Facts
-from bot.inflow import MarketCap, Pool, estimate, inflow_usd, pool_fact, share_of_market
-from bot.requests import parse_request
+from bot.answers.build import AnswerContext, answer
+from bot.answers.requests import parse_request
+from bot.domain.allocation import Allocation, parse_allocation
+from bot.domain.facts import Facts
+from bot.domain.inflow import MarketCap, Pool, estimate, inflow_usd, pool_fact, share_of_market
 
 D = Decimal
 T = D("1e12")

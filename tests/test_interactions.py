@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.cooldown import MemoryCooldown, cooldown_for
-from bot.core import Core
-from bot.facts import Facts
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.domain.facts import Facts
+from bot.infra.cooldown import MemoryCooldown, cooldown_for
 from bot.interactions import BadInteraction, Interaction, InteractionHandler, Kind, ReplyKind, from_payload
 from bot.interactions.model import ADMINISTRATOR, MANAGE_GUILD
-from bot.render import Renderer
 from bot.store import SQLiteStore, Store
 from bot.store.postgres import PostgresStore
 from tests.http.helpers import autocomplete, click, command, message_from

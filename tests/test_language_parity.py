@@ -1,7 +1,7 @@
 """Every answer states the same facts in every language, and Chinese answers are Chinese.
 
 - Fact parity: for every request, each language's answer used the same fact ids (plus source, opinion and
-  timeline keys), so no figure can appear in one language and not another. A new language in bot.facts.LANGS
+  timeline keys), so no figure can appear in one language and not another. A new language in bot.domain.facts.LANGS
   (zh-CN) joins the comparison by itself.
 - zh-TW: no Latin word outside a short allow-list, no Simplified-only character (hanzidentifier is the oracle),
   Taiwan typography, and command hints a Chinese reader can type as shown.
@@ -16,13 +16,13 @@ from pathlib import Path
 import hanzidentifier  # type: ignore[import-untyped]
 import pytest
 
-from bot import chart
-from bot.allocation import parse_allocation
-from bot.answers import AnswerContext, answer
-from bot.facts import LANGS, Facts, Lang
-from bot.inflow import MarketCap, Pool, estimate
-from bot.render import Renderer
-from bot.requests import InflowRequest, K401Request, LanguageRequest, OpinionsRequest, Topic, parse_request
+from bot.answers import chart
+from bot.answers.build import AnswerContext, answer
+from bot.answers.render import Renderer
+from bot.answers.requests import InflowRequest, K401Request, LanguageRequest, OpinionsRequest, Topic, parse_request
+from bot.domain.allocation import parse_allocation
+from bot.domain.facts import LANGS, Facts, Lang
+from bot.domain.inflow import MarketCap, Pool, estimate
 from tests.answer_matrix import CASES, Case, shown_text
 
 # Every Chinese answer language gets the no-English check; the Traditional script checks are for zh-TW (a
@@ -72,7 +72,7 @@ def test_parity_catches_a_figure_shown_in_one_language_only(facts: Facts, tmp_pa
 
 
 def test_facts_used_survive_the_answer_cache_round_trip(ctx: AnswerContext) -> None:
-    from bot.render import answer_from_json, answer_to_json
+    from bot.answers.render import answer_from_json, answer_to_json
 
     result = answer(parse_request("/inflow 2%", ctx.facts), "zh-TW", ctx)
     assert answer_from_json(answer_to_json(result)) == result

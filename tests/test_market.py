@@ -18,12 +18,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import market as market_module
-from bot import plausible
-from bot.core import Core
-from bot.facts import Facts
-from bot.inflow import MarketCap
-from bot.market import (
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.answers.requests import Command, build_request
+from bot.domain import plausible
+from bot.domain.facts import Facts
+from bot.domain.inflow import MarketCap
+from bot.domain.plausible import ImplausibleValue
+from bot.infra import market as market_module
+from bot.infra.market import (
     MAX_BODY_BYTES,
     RETRY_AFTER_FAILURE_SECONDS,
     MarketData,
@@ -31,11 +34,8 @@ from bot.market import (
     MarketSnapshot,
     snapshot_from,
 )
-from bot.plausible import ImplausibleValue
-from bot.render import Renderer
-from bot.requests import Command, build_request
-from bot.services import open_services
-from bot.settings import Settings
+from bot.infra.services import open_services
+from bot.infra.settings import Settings
 from bot.store import SQLiteStore, Store
 from tests.fake_market import FakeMarketAPI
 from tests.helpers import scrubbed_env

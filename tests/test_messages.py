@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answers import ERROR_CODES, AnswerContext, answer, answer_error
-from bot.facts import LANGS, Lang
-from bot.render import limit_violations
-from bot.requests import Topic, UserInputError, parse_request
+from bot.answers.build import ERROR_CODES, AnswerContext, answer, answer_error
+from bot.answers.render import limit_violations
+from bot.answers.requests import Topic, UserInputError, parse_request
+from bot.domain.facts import LANGS, Lang
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from bot.__main__ import main
-from bot.health import HEARTBEAT_KEY, backup, check_health
-from bot.logs import REDACTED, JsonFormatter, RedactSecrets, setup_logging
-from bot.settings import TOKEN_FILE_MAX_BYTES, Settings
+from bot.infra.health import HEARTBEAT_KEY, backup, check_health
+from bot.infra.logs import REDACTED, JsonFormatter, RedactSecrets, setup_logging
+from bot.infra.settings import TOKEN_FILE_MAX_BYTES, Settings
 from bot.store import SQLiteStore
 from tests.helpers import REPO, run_cli, scrubbed_env
 

@@ -56,7 +56,7 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = scrubbed_env(PYTHONPATH=str(target), BOT_DB_PATH=str(tmp_path / "bot.sqlite3"))
-    code = "import bot.paths as p; print(p.data_root())"
+    code = "import bot.domain.paths as p; print(p.data_root())"
     root = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=elsewhere, check=True
     )

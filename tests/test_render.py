@@ -5,10 +5,10 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from bot.answers import AnswerContext, answer, answer_error, answer_internal_error
-from bot.facts import LANGS, Facts, Lang
-from bot.render import Answer, Renderer, escape, limit_violations
-from bot.requests import UserInputError, parse_request
+from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error
+from bot.answers.render import Answer, Renderer, escape, limit_violations
+from bot.answers.requests import UserInputError, parse_request
+from bot.domain.facts import LANGS, Facts, Lang
 
 LINES = [
     "/401k",
@@ -90,7 +90,7 @@ def test_bad_input_is_an_ephemeral_localised_error(line: str, ctx: AnswerContext
 
 
 def test_limit_checker_catches_every_kind_of_violation() -> None:
-    from bot.render import EmbedField
+    from bot.answers.render import EmbedField
 
     bad = Answer(
         lang="en",
@@ -231,7 +231,7 @@ def test_strict_undefined_fails_loudly(facts: Facts, tmp_path: Path) -> None:
 
 
 def test_every_template_exists_in_both_languages() -> None:
-    from bot.paths import templates_dir
+    from bot.domain.paths import templates_dir
 
     en = {p.name for p in (templates_dir() / "en").glob("*.j2")}
     zh = {p.name for p in (templates_dir() / "zh-TW").glob("*.j2")}

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.background import BackgroundWrites
-from bot.core import CHART_UNAVAILABLE, PNG_SIGNATURE, Core
-from bot.facts import Facts, Lang
-from bot.inflow import Estimate
-from bot.render import Renderer
-from bot.requests import parse_request
+from bot.answers.core import CHART_UNAVAILABLE, PNG_SIGNATURE, Core
+from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
+from bot.domain.facts import Facts, Lang
+from bot.domain.inflow import Estimate
+from bot.infra.background import BackgroundWrites
 from bot.store import SQLiteStore
 
 FAKE_PNG = PNG_SIGNATURE + b"fake chart"

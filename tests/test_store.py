@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from bot.core import Core
-from bot.facts import Facts
-from bot.render import Renderer
-from bot.requests import parse_request
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
+from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable, migrations
 
 
@@ -142,7 +142,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
         # An edited template is a new data version: a new entry, and the edit shows.
         import shutil
 
-        from bot.paths import templates_dir
+        from bot.domain.paths import templates_dir
 
         edited = tmp_path / "templates"
         shutil.copytree(templates_dir(), edited)

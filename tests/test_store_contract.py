@@ -10,8 +10,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.facts import Facts
-from bot.market import MarketData
+from bot.domain.facts import Facts
+from bot.infra.market import MarketData
 from bot.store import SQLiteStore, Store, StoreUnavailable
 from bot.store.base import SNAPSHOTS_KEPT, Preference
 from bot.store.postgres import PostgresStore

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from bot.core import Core
-from bot.facts import Facts
-from bot.render import Renderer
-from bot.requests import parse_request
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
+from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable
 from bot.store.postgres import PostgresStore, migrations
 from tests.pg_fixtures import with_database

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from bot.settings import Settings, parse_shard_ids
+from bot.infra.settings import Settings, parse_shard_ids
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,16 +12,16 @@ from pathlib import Path
 import hanzidentifier  # type: ignore[import-untyped]
 import pytest
 
-from bot.answers import AnswerContext, answer, answer_error
-from bot.components import control_custom_id, decode
+from bot.answers.build import AnswerContext, answer, answer_error
+from bot.answers.components import control_custom_id, decode
+from bot.answers.core import Core
+from bot.answers.formatting import fact_value, money
+from bot.answers.render import Renderer
+from bot.answers.requests import LANGUAGE_CHOICES, UserInputError, lang_from_locale, parse_request
 from bot.console import interactive
-from bot.core import Core
-from bot.facts import ConfigError, Facts, load_facts, parse_lang
-from bot.formatting import fact_value, money
-from bot.paths import config_dir
-from bot.render import Renderer
-from bot.requests import LANGUAGE_CHOICES, UserInputError, lang_from_locale, parse_request
-from bot.simplified import Simplifier, load_overrides
+from bot.domain.facts import ConfigError, Facts, load_facts, parse_lang
+from bot.domain.paths import config_dir
+from bot.domain.simplified import Simplifier, load_overrides
 from bot.store import SQLiteStore
 from tests.helpers import run_cli
 from tests.zh_answers import all_answers, answer_texts
@@ -246,7 +246,7 @@ async def test_store_keeps_a_zh_cn_choice_and_upgrades_an_old_database(tmp_path:
     path = tmp_path / "old.sqlite3"
     with sqlite3.connect(path) as db:  # a store written before zh-CN existed (schema version 1)
         db.executescript(
-            (Path(__file__).parent.parent / "bot" / "migrations" / "001_init.sql").read_text(encoding="utf-8")
+            (Path(__file__).parent.parent / "bot" / "store" / "migrations" / "001_init.sql").read_text(encoding="utf-8")
         )
         db.execute("INSERT INTO preferences VALUES ('user', 7, 'zh-TW', 1.0)")
         db.execute("PRAGMA user_version = 1")

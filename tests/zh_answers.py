@@ -7,11 +7,9 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
-from bot.answers import ERROR_CODES, SOURCE_PAGES, AnswerContext, answer, answer_error, answer_language
-from bot.facts import STANCES, Lang
-from bot.inflow import MarketCap
-from bot.render import Answer
-from bot.requests import (
+from bot.answers.build import ERROR_CODES, SOURCE_PAGES, AnswerContext, answer, answer_error, answer_language
+from bot.answers.render import Answer
+from bot.answers.requests import (
     LANGUAGE_CHOICES,
     HelpRequest,
     LanguageRequest,
@@ -21,6 +19,8 @@ from bot.requests import (
     UserInputError,
     parse_request,
 )
+from bot.domain.facts import STANCES, Lang
+from bot.domain.inflow import MarketCap
 
 INFLOW_LINES = ("/inflow 1% pool:retirement", "/inflow 2%", "/inflow 1-5% pool:dc", "/inflow 0.5%", "/inflow 37.5%")
 _ERROR_PARAMS = {

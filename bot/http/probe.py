@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 
 TIMEOUT_SECONDS = 5.0
 

@@ -15,13 +15,13 @@ import sys
 
 from aiohttp import web
 
-from bot.cooldown import cooldown_for
 from bot.http.server import InteractionServer
 from bot.http.signature import PublicKeyError, SignatureVerifier, load_public_key
 from bot.http.webhooks import Webhooks
+from bot.infra.cooldown import cooldown_for
+from bot.infra.services import SharedStoreUnreachable, open_services
+from bot.infra.settings import Settings
 from bot.interactions import InteractionHandler
-from bot.services import SharedStoreUnreachable, open_services
-from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 

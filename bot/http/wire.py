@@ -1,6 +1,6 @@
 """Replies as HTTP bodies: JSON, or multipart/form-data (payload_json + the chart) when there is a file.
 
-The message JSON is discord.py's own (bot.discord_app.payload), so it is byte for byte what the gateway path sends.
+The message JSON is discord.py's own (bot.discord_wire.payload), so it is byte for byte what the gateway path sends.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 
 from discord.http import MultipartParameters
 
-from bot.discord_app.payload import callback_params, multipart_parts, webhook_params
+from bot.discord_wire.payload import callback_params, multipart_parts, webhook_params
+from bot.infra.memo import LruCache
 from bot.interactions import Reply, ReplyKind
-from bot.memo import LruCache
 
 EPHEMERAL = 1 << 6
 BUILT_BODIES = 512

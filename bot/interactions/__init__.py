@@ -1,6 +1,6 @@
 """The transport-neutral interaction handler: plain data in (model.Interaction), a reply out (model.Outcome).
 
-No discord imports here: the gateway adapter (bot.discord_app) and the HTTP endpoint (bot.http) are thin transports.
+No discord imports here: the gateway adapter (bot.gateway) and the HTTP endpoint (bot.http) are thin transports.
 """
 
 from bot.interactions.handler import InteractionHandler, log_interaction

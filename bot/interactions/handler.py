@@ -14,16 +14,16 @@ import time
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, Protocol
 
-from bot.answers import new_error_id
-from bot.components import ComponentState, decode
-from bot.cooldown import Cooldown
-from bot.core import Core
-from bot.core import Response as CoreResponse
-from bot.facts import Lang, parse_lang
+from bot.answers.build import new_error_id
+from bot.answers.components import ComponentState, decode
+from bot.answers.core import Core
+from bot.answers.core import Response as CoreResponse
+from bot.answers.render import Answer
+from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
+from bot.domain.facts import Lang, parse_lang
+from bot.infra.cooldown import Cooldown
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
-from bot.render import Answer
-from bot.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.store import Scope, StoreUnavailable
 
 log = logging.getLogger(__name__)

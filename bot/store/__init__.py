@@ -14,7 +14,7 @@ from bot.store.base import LANGUAGES, Preference, Scope, Store, StoreUnavailable
 from bot.store.sqlite import SQLiteStore, migrations
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from bot.infra.settings import Settings
 
 __all__ = [
     "LANGUAGES",

@@ -35,7 +35,7 @@ from bot.store.base import (
 
 log = logging.getLogger("bot.store")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations" / "postgres"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations" / "postgres"
 MIGRATION_LOCK_ID = 0x4B343031  # pg_advisory_lock key: "K401"; several processes starting at once migrate once
 MIGRATION_TIMEOUT_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 3.0

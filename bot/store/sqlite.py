@@ -39,7 +39,7 @@ from bot.store.base import (
 
 log = logging.getLogger("bot.store")
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 MIGRATION_TIMEOUT_SECONDS = 30.0  # several processes starting on one new file wait for whoever migrates first
 READ_BUSY_TIMEOUT_MS = 500
 # Up to this many saved preferences are all kept in memory (a new user then costs no query); past it, every lookup

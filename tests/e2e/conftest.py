@@ -8,9 +8,9 @@ from pathlib import Path
 import discord
 import pytest
 
-from bot.core import Core
-from bot.facts import Facts
-from bot.render import Renderer
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.domain.facts import Facts
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, start_bot, stop_bot

@@ -6,9 +6,9 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core import Core
-from bot.discord_app.client import K401Bot
-from bot.render import LIMITS
+from bot.answers.core import Core
+from bot.answers.render import LIMITS
+from bot.gateway.client import K401Bot
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord, Reply
 

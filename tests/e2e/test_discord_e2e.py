@@ -12,14 +12,14 @@ from typing import Any
 import discord
 import pytest
 
-from bot.core import Core
-from bot.discord_app.client import K401Bot
-from bot.discord_app.payload import message_payload
-from bot.discord_app.runner import token_problem
-from bot.facts import Facts
-from bot.render import Renderer
-from bot.requests import parse_request
-from bot.settings import Settings
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
+from bot.discord_wire.payload import message_payload
+from bot.domain.facts import Facts
+from bot.gateway.client import K401Bot
+from bot.gateway.runner import token_problem
+from bot.infra.settings import Settings
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
 from tests.e2e.helpers import CLIENT_LOCALES, EVERY_COMMAND, TOKEN, Harness, check_limits, start_bot, stop_bot
@@ -376,7 +376,7 @@ async def test_one_log_line_per_interaction_with_cache_status(
 
 
 async def test_bot_writes_the_gateway_heartbeat(harness: Harness) -> None:
-    from bot.health import HEARTBEAT_KEY
+    from bot.infra.health import HEARTBEAT_KEY
 
     async def written() -> str:
         # on_ready (which writes it) runs as its own task after wait_until_ready() returns: wait for the write

@@ -16,13 +16,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.core import Core
-from bot.discord_app.payload import message_payload
-from bot.facts import Facts, Lang
-from bot.market import MarketData
-from bot.paths import templates_dir
-from bot.render import Renderer, limit_violations
-from bot.requests import Command, UserInputError, build_request
+from bot.answers.core import Core
+from bot.answers.render import Renderer, limit_violations
+from bot.answers.requests import Command, UserInputError, build_request
+from bot.discord_wire.payload import message_payload
+from bot.domain.facts import Facts, Lang
+from bot.domain.paths import templates_dir
+from bot.infra.market import MarketData
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, burst_requests, check_limits, start_bot, stop_bot

@@ -9,7 +9,7 @@ from typing import Any
 import hanzidentifier  # type: ignore[import-untyped]
 from PIL import Image
 
-from bot.facts import Facts
+from bot.domain.facts import Facts
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, Reply
 from tests.e2e.helpers import Harness, check_limits
 

@@ -21,14 +21,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
-from bot import plausible
-from bot.answers import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
-from bot.background import BackgroundWrites
-from bot.facts import Facts, Lang, load_facts
-from bot.inflow import Estimate, MarketCap, estimate
-from bot.memo import LruCache
-from bot.render import Answer, Renderer, answer_from_json, answer_to_json
-from bot.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
+from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
+from bot.answers.render import Answer, Renderer, answer_from_json, answer_to_json
+from bot.answers.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
+from bot.domain import plausible
+from bot.domain.facts import Facts, Lang, load_facts
+from bot.domain.inflow import Estimate, MarketCap, estimate
+from bot.infra.background import BackgroundWrites
+from bot.infra.memo import LruCache
 from bot.store import Store
 
 ANSWER_CACHE_TTL_SECONDS = 3600.0
@@ -58,8 +58,17 @@ log = logging.getLogger(__name__)
 
 # Modules whose code shapes an answer or chart: an upgrade that edits them must not serve answers cached by the old
 # code (a shared PostgreSQL cache sees both versions during a rolling deploy).
-_PACKAGE = Path(__file__).resolve().parent
-_ANSWER_CODE = ("answers", "render", "formatting", "simplified", "inflow", "allocation", "requests", "chart")
+_PACKAGE = Path(__file__).resolve().parent.parent  # bot/
+_ANSWER_CODE = (
+    "answers/build",
+    "answers/render",
+    "answers/formatting",
+    "answers/requests",
+    "answers/chart",
+    "domain/simplified",
+    "domain/inflow",
+    "domain/allocation",
+)
 
 
 @functools.cache
@@ -81,7 +90,7 @@ ChartRenderer = Callable[[Estimate, Lang], bytes]
 
 def draw_chart(est: Estimate, lang: Lang) -> bytes:
     """The production renderer (runs on the chart thread)."""
-    from bot.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
+    from bot.answers.chart import render_inflow_chart  # matplotlib only when the first chart is drawn
 
     return render_inflow_chart(est, lang).png
 

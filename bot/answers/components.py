@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.facts import Lang, parse_lang
-from bot.render import Answer, Control
-from bot.requests import Command
+from bot.answers.render import Answer, Control
+from bot.answers.requests import Command
+from bot.domain.facts import Lang, parse_lang
 
 PREFIX = "k4"
 SELECT_PREFIX = "k4s"

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from bot.allocation import Allocation, AllocationError, parse_allocation
-from bot.facts import LANGS, STANCES, Facts, Lang, Localized, Stance
-from bot.inflow import Pool
+from bot.domain.allocation import Allocation, AllocationError, parse_allocation
+from bot.domain.facts import LANGS, STANCES, Facts, Lang, Localized, Stance
+from bot.domain.inflow import Pool
 
 MAX_LINE_LENGTH = 300
 

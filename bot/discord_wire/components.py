@@ -1,4 +1,4 @@
-"""Stateless buttons and selects: plain discord.py items whose custom_id carries all state (bot.components).
+"""Stateless buttons and selects: plain discord.py items whose custom_id carries all state (bot.answers.components).
 
 No view is registered for them: the cog's interaction listener hands every click on an id that looks like ours to
 the interaction handler, so they keep working after a restart, on any shard and in any replica, and an id that looks
@@ -11,7 +11,7 @@ from typing import Any
 
 import discord
 
-from bot.components import PREFIX, SELECT_PREFIX
+from bot.answers.components import PREFIX, SELECT_PREFIX
 
 OUR_PREFIXES = (PREFIX + "|", SELECT_PREFIX + "|")
 

@@ -1,6 +1,6 @@
 """The slash commands: declarations for Discord (names, options, translations) and glue to the gateway transport.
 
-Loaded as an extension (`bot.load_extension("bot.discord_app.cog")`); each callback hands plain option values to the
+Loaded as an extension (`bot.load_extension("bot.gateway.cog")`); each callback hands plain option values to the
 transport-neutral handler through `bot.gateway`.
 """
 
@@ -13,14 +13,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.discord_app.components import looks_like_ours
-from bot.discord_app.translator import key_str
-from bot.facts import STANCES
-from bot.inflow import Pool
-from bot.requests import LANGUAGE_CHOICES, Topic
+from bot.answers.requests import LANGUAGE_CHOICES, Topic
+from bot.discord_wire.components import looks_like_ours
+from bot.domain.facts import STANCES
+from bot.domain.inflow import Pool
+from bot.gateway.translator import key_str
 
 if TYPE_CHECKING:
-    from bot.discord_app.client import K401Bot
+    from bot.gateway.client import K401Bot
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -149,5 +149,5 @@ class AnswersCog(commands.Cog):
 
 
 async def setup(bot: K401Bot) -> None:
-    """Extension entry point (`bot.load_extension("bot.discord_app.cog")`)."""
+    """Extension entry point (`bot.load_extension("bot.gateway.cog")`)."""
     await bot.add_cog(AnswersCog(bot))

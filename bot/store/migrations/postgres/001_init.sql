@@ -1,4 +1,4 @@
--- The same tables as the SQLite store (bot/migrations/*.sql), shared by every process of the bot.
+-- The same tables as the SQLite store (bot/store/migrations/*.sql), shared by every process of the bot.
 
 -- Derived bytes (rendered answers, charts), keyed with the data version so edits never serve stale output.
 CREATE TABLE cache (

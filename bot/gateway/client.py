@@ -14,21 +14,21 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers import new_error_id
-from bot.cooldown import Cooldown, cooldown_for
-from bot.core import Core
-from bot.discord_app.gateway import DRAIN_SECONDS, GatewayTransport, neutral
-from bot.discord_app.payload import NO_MENTIONS
-from bot.discord_app.translator import LabelTranslator
-from bot.health import HEARTBEAT_SECONDS, heartbeat_key
+from bot.answers.build import new_error_id
+from bot.answers.core import Core
+from bot.answers.requests import lang_from_locale
+from bot.discord_wire.payload import NO_MENTIONS
+from bot.gateway.adapter import DRAIN_SECONDS, GatewayTransport, neutral
+from bot.gateway.translator import LabelTranslator
+from bot.infra.cooldown import Cooldown, cooldown_for
+from bot.infra.health import HEARTBEAT_SECONDS, heartbeat_key
 from bot.interactions import InteractionHandler, Kind, log_interaction
-from bot.requests import lang_from_locale
 from bot.store import Store
 
 log = logging.getLogger(__name__)
 
 SYNC_HASH_KEY = "command_sync_hash"
-COG_EXTENSION = "bot.discord_app.cog"
+COG_EXTENSION = "bot.gateway.cog"
 SYNC_LEASE_SECONDS = 30.0
 
 

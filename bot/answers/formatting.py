@@ -14,7 +14,7 @@ from decimal import Decimal
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_compact_decimal, format_decimal
 
-from bot.facts import Fact, Lang
+from bot.domain.facts import Fact, Lang
 
 BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW", "zh-CN": "zh_Hans_CN"}
 _COMPACT_FROM = Decimal(1_000_000)  # below a million, full digits read better than "12.3 thousand"

@@ -9,11 +9,11 @@ from dataclasses import dataclass
 
 import aiohttp
 
-from bot.core import Core
-from bot.facts import load_facts
-from bot.market import MarketData
-from bot.render import Renderer
-from bot.settings import Settings
+from bot.answers.core import Core
+from bot.answers.render import Renderer
+from bot.domain.facts import load_facts
+from bot.infra.market import MarketData
+from bot.infra.settings import Settings
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from bot.settings import Settings
+from bot.infra.settings import Settings
 from bot.store.sqlite import foreign_file_problem
 
 HEARTBEAT_KEY = "gateway_heartbeat"

@@ -11,9 +11,9 @@ import sys
 
 import discord
 
-from bot.discord_app.client import K401Bot
-from bot.services import SharedStoreUnreachable, open_services
-from bot.settings import Settings
+from bot.gateway.client import K401Bot
+from bot.infra.services import SharedStoreUnreachable, open_services
+from bot.infra.settings import Settings
 
 log = logging.getLogger(__name__)
 _TOKEN_SHAPE = re.compile(r"^[\w-]{20,}\.[\w-]{4,}\.[\w-]{20,}$")

@@ -7,11 +7,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.allocation import AllocationErrorReason
-from bot.facts import STANCES, Fact, Facts, Lang, Source
-from bot.inflow import MarketCap, Pool, estimate, headline_check, pool_fact
-from bot.render import COLORS, Answer, Control, Renderer
-from bot.requests import (
+from bot.answers.render import COLORS, Answer, Control, Renderer
+from bot.answers.requests import (
     HelpRequest,
     InflowRequest,
     K401Request,
@@ -22,6 +19,9 @@ from bot.requests import (
     Topic,
     UserInputError,
 )
+from bot.domain.allocation import AllocationErrorReason
+from bot.domain.facts import STANCES, Fact, Facts, Lang, Source
+from bot.domain.inflow import MarketCap, Pool, estimate, headline_check, pool_fact
 
 OPINIONS_PER_PAGE = 3
 # /sources pages: groups that fit one embed together; the last page lists the documents.

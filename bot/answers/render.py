@@ -1,7 +1,7 @@
 """jinja2 rendering into a Discord-agnostic Answer, plus Discord's size limits.
 
 zh-CN has no templates of its own: it renders the zh-TW templates with mainland number formats, and the finished
-text is converted to Simplified Chinese (bot.simplified) in whole sentences, so phrases that span template and
+text is converted to Simplified Chinese (bot.domain.simplified) in whole sentences, so phrases that span template and
 config text convert correctly.
 
 A template defines the blocks `title`, `description`, `fields` and `footer`. In `fields`, the shared macro
@@ -26,9 +26,9 @@ from typing import Any, Literal
 
 import jinja2
 
-from bot import formatting
-from bot.facts import LANGS, Fact, Facts, Lang, Source, TimelineStep
-from bot.paths import templates_dir
+from bot.answers import formatting
+from bot.domain.facts import LANGS, Fact, Facts, Lang, Source, TimelineStep
+from bot.domain.paths import templates_dir
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
 

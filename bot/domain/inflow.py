@@ -8,8 +8,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Literal
 
-from bot.allocation import Allocation
-from bot.facts import Fact, Facts, Lang, Localized
+from bot.domain.allocation import Allocation
+from bot.domain.facts import Fact, Facts, Lang, Localized
 
 SCENARIO_PERCENTS: tuple[Decimal, ...] = (Decimal(1), Decimal(2), Decimal(5), Decimal(10))
 _HUNDRED = Decimal(100)

@@ -15,9 +15,9 @@ import discord
 from discord.http import MultipartParameters, handle_message_parameters
 from discord.webhook.async_ import interaction_message_response_params
 
-from bot.components import control_custom_id
-from bot.discord_app.components import answer_button, topic_select
-from bot.render import Answer, fit_to_limits
+from bot.answers.components import control_custom_id
+from bot.answers.render import Answer, fit_to_limits
+from bot.discord_wire.components import answer_button, topic_select
 
 NO_MENTIONS = discord.AllowedMentions.none()
 CHANNEL_MESSAGE_WITH_SOURCE = 4

@@ -9,7 +9,7 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.facts import Facts, Lang
+from bot.domain.facts import Facts, Lang
 
 CHINESE_LOCALES: dict[discord.Locale, Lang] = {discord.Locale.taiwan_chinese: "zh-TW", discord.Locale.chinese: "zh-CN"}
 

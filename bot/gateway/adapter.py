@@ -14,11 +14,11 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.discord_app.payload import NO_MENTIONS, build_embed, build_files, build_view
+from bot.answers.render import Answer
+from bot.discord_wire.payload import NO_MENTIONS, build_embed, build_files, build_view
+from bot.infra.memo import LruCache
 from bot.interactions import Interaction, InteractionHandler, Kind, Outcome, Reply, ReplyKind
 from bot.interactions.model import OptionValue
-from bot.memo import LruCache
-from bot.render import Answer
 
 log = logging.getLogger(__name__)
 

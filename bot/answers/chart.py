@@ -4,7 +4,7 @@ matplotlib (Agg) is imported on the first chart only, so start-up and idle memor
 render_inflow_chart() in an executor because it is CPU work. Chinese labels need a CJK font: an installed one is
 the first choice; otherwise the package's own subset of Noto Sans CJK (bot/fonts/, made by scripts/subset_font.py)
 draws them. Only when that file is missing or broken does the chart fall back to English labels (and say so in the
-log) rather than draw empty boxes. zh-CN labels are the zh-TW ones converted to Simplified (bot.simplified).
+log) rather than draw empty boxes. zh-CN labels are the zh-TW ones converted to Simplified (bot.domain.simplified).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bot import formatting
-from bot.facts import Lang
-from bot.inflow import Estimate
-from bot.simplified import default_simplifier
+from bot.answers import formatting
+from bot.domain.facts import Lang
+from bot.domain.inflow import Estimate
+from bot.domain.simplified import default_simplifier
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ CJK_FONT_CANDIDATES: dict[Lang, tuple[str, ...]] = {
         "Droid Sans Fallback",
     ),
 }
-FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = Path(__file__).resolve().parent.parent / "fonts"
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ from pydantic import (
     field_validator,
 )
 
-from bot.paths import config_dir
-from bot.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
+from bot.domain.paths import config_dir
+from bot.domain.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
 
 Lang = Literal["en", "zh-TW", "zh-CN"]
 LANGS: tuple[Lang, ...] = ("en", "zh-TW", "zh-CN")

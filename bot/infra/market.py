@@ -21,11 +21,11 @@ from typing import Any
 
 import aiohttp
 
-from bot import plausible
-from bot.background import BackgroundWrites
-from bot.facts import Facts
-from bot.inflow import MarketCap
-from bot.plausible import ImplausibleValue
+from bot.domain import plausible
+from bot.domain.facts import Facts
+from bot.domain.inflow import MarketCap
+from bot.domain.plausible import ImplausibleValue
+from bot.infra.background import BackgroundWrites
 from bot.store import Store
 
 log = logging.getLogger(__name__)

@@ -90,6 +90,6 @@ def load_simplifier(config_directory: Path) -> Simplifier:
 
 def default_simplifier() -> Simplifier:
     """The converter with the package's own override file."""
-    from bot.paths import config_dir
+    from bot.domain.paths import config_dir
 
     return load_simplifier(config_dir())

@@ -1,1 +1,0 @@
-"""The Discord glue: thin layer over bot.core."""

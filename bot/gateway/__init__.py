@@ -1,0 +1,1 @@
+"""The Discord glue: thin layer over bot.answers.core."""
