@@ -11,7 +11,7 @@ import pytest
 
 from bot.answers import formatting
 from bot.answers.build import AnswerContext, answer
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Topic, parse_request
 from bot.domain.allocation import parse_allocation
 from bot.domain.facts import Lang
@@ -434,7 +434,7 @@ def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: AnswerContext) -> None:
-    from bot.answers.render import limit_violations
+    from bot.answers.model import limit_violations
     from bot.domain.facts import LANGS
     from tests.answer_matrix import Case
 

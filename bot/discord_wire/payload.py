@@ -16,7 +16,7 @@ from discord.http import MultipartParameters, handle_message_parameters
 from discord.webhook.async_ import interaction_message_response_params
 
 from bot.answers.components import control_custom_id
-from bot.answers.render import Answer, fit_to_limits
+from bot.answers.model import Answer, fit_to_limits
 from bot.discord_wire.components import answer_button, topic_select
 
 NO_MENTIONS = discord.AllowedMentions.none()

@@ -14,7 +14,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.discord_wire.payload import NO_MENTIONS, build_embed, build_files, build_view
 from bot.infra.memo import LruCache
 from bot.interactions import Interaction, InteractionHandler, Kind, Outcome, Reply, ReplyKind

@@ -18,7 +18,7 @@ from bot.answers.build import new_error_id
 from bot.answers.components import ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown

@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answers.core import Core
-from bot.answers.render import Renderer, limit_violations
+from bot.answers.model import limit_violations
+from bot.answers.render import Renderer
 from bot.answers.requests import Command, UserInputError, build_request
 from bot.discord_wire.payload import message_payload
 from bot.domain.facts import Facts, Lang
