@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.answers.chart import _POOL_NAMES, _TEXT, HEIGHT, WIDTH, find_cjk_font, render_inflow_chart
+from bot.answers.chart import _TEXT, HEIGHT, WIDTH, chart_texts, find_cjk_font, render_inflow_chart
 from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
@@ -59,7 +59,7 @@ def test_chinese_labels_use_a_font_that_has_every_glyph(facts: Facts) -> None:
     assert chart.label_lang == "zh-TW"
     path = font_manager.findfont(font_manager.FontProperties(family=font_name), fallback_to_default=False)
     font = FT2Font(path)
-    drawn = "".join(_TEXT["zh-TW"].values()) + "".join(_POOL_NAMES["zh-TW"].values()) + "億兆美元"
+    drawn = "".join(chart_texts()) + "億兆美元"
     missing = [ch for ch in set(drawn) if ord(ch) > 0x2E80 and font.get_char_index(ord(ch)) == 0]
     assert missing == []
 

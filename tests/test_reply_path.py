@@ -17,8 +17,9 @@ import pytest
 from bot.answers.core import CHART_UNAVAILABLE, PNG_SIGNATURE, Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
 from bot.domain.inflow import Estimate
+from bot.domain.language import Lang
 from bot.infra.background import BackgroundWrites
 from bot.store import SQLiteStore
 

@@ -26,8 +26,9 @@ from bot.answers.model import Answer, answer_from_json, answer_to_json
 from bot.answers.render import Renderer
 from bot.answers.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
 from bot.domain import plausible
-from bot.domain.facts import Facts, Lang, load_facts
+from bot.domain.facts import Facts, load_facts
 from bot.domain.inflow import Estimate, MarketCap, estimate
+from bot.domain.language import Lang
 from bot.infra.background import BackgroundWrites
 from bot.infra.memo import LruCache
 from bot.store import Store

@@ -14,9 +14,10 @@ from decimal import Decimal
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_compact_decimal, format_decimal
 
-from bot.domain.facts import Fact, Lang
+from bot.domain.facts import Fact
+from bot.domain.language import CLDR_LOCALE, Lang, in_language, text_lang
 
-BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW", "zh-CN": "zh_Hans_CN"}
+BABEL_LOCALE = CLDR_LOCALE  # bot.domain.language owns each language's CLDR locale
 _COMPACT_FROM = Decimal(1_000_000)  # below a million, full digits read better than "12.3 thousand"
 _SMALLEST_PERCENT = Decimal("0.01")
 _COMPACT_PARTS = re.compile(r"^(\d+(?:\.\d+)?)(\D*)$")
@@ -94,7 +95,7 @@ def fact_value(fact: Fact, lang: Lang) -> str:
         )
         return f"{_grouped_compact(compact, lang) if lang == 'zh-TW' else compact}人"
     suffixes: dict[str, dict[Lang, str]] = {
-        "years": {"en": " years", "zh-TW": "歲", "zh-CN": "岁"},
-        "days": {"en": " days", "zh-TW": "天", "zh-CN": "天"},
+        "years": {"en": " years", "zh-TW": "歲"},
+        "days": {"en": " days", "zh-TW": "天"},
     }
-    return number(fact.value, lang) + suffixes[fact.unit][lang]
+    return number(fact.value, lang) + in_language(suffixes[fact.unit][text_lang(lang)], lang)

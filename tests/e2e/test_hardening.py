@@ -21,7 +21,8 @@ from bot.answers.model import limit_violations
 from bot.answers.render import Renderer
 from bot.answers.requests import Command, UserInputError, build_request
 from bot.discord_wire.message import message_payload
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
+from bot.domain.language import Lang
 from bot.domain.paths import templates_dir
 from bot.infra.market import MarketData
 from bot.store import SQLiteStore
