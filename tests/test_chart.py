@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.answers.chart import _TEXT, HEIGHT, WIDTH, chart_texts, find_cjk_font, render_inflow_chart
+from bot.answers.chart import HEIGHT, WIDTH, chart_texts, find_cjk_font, render_inflow_chart
 from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request

@@ -251,6 +251,3 @@ def build_request(command: Command, options: Mapping[str, str | None], facts: Fa
 def parse_request(line: str, facts: Facts) -> Request:
     parsed = parse_line(line, facts)
     return build_request(parsed.command, parsed.options, facts)
-
-
-
