@@ -16,6 +16,7 @@ from bot.domain.allocation import parse_allocation
 from bot.domain.facts import Facts
 from bot.domain.inflow import Estimate, MarketCap, Pool, estimate
 from bot.store import SQLiteStore
+from tests.fakes import open_core
 
 B = Decimal("1e9")
 
@@ -76,8 +77,7 @@ def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(
 
 async def test_second_identical_ask_does_not_render_again(tmp_path: Path, facts: Facts, renderer: Renderer) -> None:
     request = parse_request("/inflow 2%", facts)
-    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store, open_core(facts, renderer, store=store) as core:
         first = await core.respond(request, "en")
         assert core.charts_rendered == 1
         second = await core.respond(request, "en")

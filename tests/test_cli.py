@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import discord.http
 import pytest
 
 from bot.__main__ import main
 from bot.answers.core import Core
 from bot.console import interactive
 from bot.infra.settings import Settings
+from tests.fakes import point_discord_py_at
 from tests.helpers import REPO, run_cli
 
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.token-from-a-dotenv-in-the-checkout-xx"
@@ -244,7 +244,7 @@ def test_a_dotenv_token_in_the_checkout_never_starts_the_bot_in_process(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord_stand_in.url)  # where a leaked token would go
+    point_discord_py_at(monkeypatch, discord_stand_in.url)  # where a leaked token would go
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     # Each guard alone must hold. 1: the working directory (Settings reading .env as in production).
     with monkeypatch.context() as guard:

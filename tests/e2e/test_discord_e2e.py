@@ -23,6 +23,7 @@ from bot.infra.settings import Settings
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
 from tests.e2e.helpers import CLIENT_LOCALES, EVERY_COMMAND, TOKEN, Harness, check_limits, start_bot, stop_bot
+from tests.fakes import point_discord_py_at
 
 NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
 VALID_LOCALES = {locale.value for locale in discord.Locale}
@@ -316,7 +317,7 @@ async def test_rejected_token_is_a_login_failure(
     fake = FakeDiscord()
     fake.reject_token = True
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     try:
         async with SQLiteStore(tmp_path / "s.sqlite3") as store:
             bot = K401Bot(Core(facts, renderer, store=store), store)
