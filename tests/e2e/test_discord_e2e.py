@@ -242,15 +242,6 @@ async def test_input_error_in_chinese(harness: Harness) -> None:
     assert "區間前後顛倒" in reply.embed["description"] and reply.data["flags"] == 64
 
 
-async def test_cooldown_after_five_quick_commands(harness: Harness) -> None:
-    fake = harness.fake
-    replies = [await fake.wait_reply(await fake.command("sources")) for _ in range(6)]
-    assert [r.data.get("flags", 0) & 64 for r in replies[:5]] == [0] * 5
-    last = replies[5]
-    assert last.data["flags"] == 64
-    assert re.fullmatch(r"You're going a bit fast — try again in \d+ s\.", last.embed["description"])
-
-
 async def test_handler_exception_apologises_with_an_error_id_and_the_bot_goes_on(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
