@@ -62,7 +62,9 @@ def emit(logger: logging.Logger, line: InteractionLine, level: int = logging.INF
     """Log `line` without the caller lookup logging.info() makes (a stack walk per record, not shown in either
     format): the record goes straight to the handlers."""
     if logger.isEnabledFor(level):
-        logger.handle(logger.makeRecord(logger.name, level, "(interaction)", 0, line, (), None))
+        record = logger.makeRecord(logger.name, level, "(interaction)", 0, line, (), None)
+        record.fields = line.fields  # as any record with structured fields carries them
+        logger.handle(record)
 
 
 class InteractionLine:
