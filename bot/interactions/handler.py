@@ -22,6 +22,7 @@ from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown
+from bot.infra.logs import InteractionLine, emit
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
 from bot.store import Scope, StoreUnavailable
@@ -53,27 +54,9 @@ def log_interaction(
     """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
     if not log.isEnabledFor(logging.INFO):
         return
-    shown_options = {k: v for k, v in options.items() if v is not None}
-    fields = {
-        "command": command,
-        "options": shown_options,
-        "locale": interaction.locale,
-        "guild": interaction.guild_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
-        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
-        "outcome": outcome,
-    }
-    shown = "".join(f" {k}={v!r}" for k, v in shown_options.items())
-    log.info(
-        "/%s%s locale=%s %sms cache=%s outcome=%s",
-        command,
-        shown,
-        fields["locale"],
-        fields["latency_ms"],
-        fields["cache"] or "-",  # "-": no answer cache was involved (input errors, stale buttons, cooldowns)
-        outcome,
-        extra={"fields": fields},
-    )
+    latency = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    cache = None if cache_hit is None else ("hit" if cache_hit else "miss")
+    emit(log, InteractionLine(command, options, interaction.locale, interaction.guild_id, latency, cache, outcome))
 
 
 class InteractionHandler:
