@@ -119,13 +119,14 @@ class InteractionServer:
         return _response(json_body(status), 200 if status["status"] == "ok" else 503)
 
     async def _store_answers(self) -> bool:
+        """A real read through the store (reads that swallow errors would say "ok" with the database gone)."""
         if not self.store.available:
             return False
         try:
-            await asyncio.wait_for(self.store.get_meta(HEALTH_PROBE_KEY), HEALTH_TIMEOUT_SECONDS)
+            problem = await asyncio.wait_for(self.store.check(), HEALTH_TIMEOUT_SECONDS)
         except TimeoutError:
             return False
-        return self.store.available
+        return problem is None
 
     # ------------------------------------------------------------------ shutdown
 
