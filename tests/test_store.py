@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable, migrations
+from tests.helpers import scrubbed_env
 
 
 class FakeClock:
@@ -275,8 +275,8 @@ def _in_read_only_mount(
         ["unshare", "-m", "sh", "-c", script, str(directory), *command],
         capture_output=True,
         text=True,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
+        cwd=directory.parent,  # outside the checkout: a developer's .env there must not configure this bot
+        env=scrubbed_env(**(env or {})),
         timeout=60,
         check=False,
     )
