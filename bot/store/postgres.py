@@ -536,6 +536,22 @@ class PostgresStore(Store):
 
         return await self._write(work, "importing preferences", timeout)
 
+    async def count_preferences_as_new(self, rows: Sequence[Preference], *, timeout: float | None = None) -> int:
+        """How many of `rows` are here with the same or a later time (copy-store checks every batch landed)."""
+
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS s(scope, id, updated) "
+                    "JOIN preferences p ON p.scope = s.scope AND p.id = s.id AND p.updated >= s.updated",
+                    [p.scope for p in rows],
+                    [p.ident for p in rows],
+                    [p.updated for p in rows],
+                )
+            )
+
+        return await self._write(work, "checking copied preferences", timeout)
+
     # ------------------------------------------------------------------ meta
 
     async def get_meta(self, key: str) -> str | None:
