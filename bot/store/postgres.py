@@ -702,8 +702,8 @@ class PostgresStore(Store):
             )
             return bool(first)
 
-        try:
-            return await self._quick(work, self.write_timeout)
+        try:  # on the reply path of every HTTP interaction: a read's budget, not a write's
+            return await self._quick(work, self.read_timeout)
         except (*_ERRORS, StoreUnavailable) as exc:
             log.warning("store: replay check: %s", describe_error(exc, self._url))
             return None
