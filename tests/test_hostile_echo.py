@@ -15,6 +15,7 @@ from bot.answers.build import AnswerContext, answer, answer_error
 from bot.answers.model import Answer
 from bot.answers.render import escape
 from bot.answers.requests import Command, UserInputError, build_request
+from bot.domain.facts import load_labels
 from bot.domain.language import LANGS
 
 HOSTILE = (
@@ -31,11 +32,10 @@ HOSTILE = (
     "<https://evil.example>",
     "*2%*",
 )
+# Every text option of every slash command, as config/commands.toml declares them: a new command is covered as is.
 OPTIONS: dict[Command, tuple[str, ...]] = {
-    Command.K401: ("topic",),
-    Command.INFLOW: ("allocation", "pool"),
-    Command.OPINIONS: ("stance", "analyst"),
-    Command.LANGUAGE: ("language",),
+    Command(name): tuple(o.name for o in declared.options if o.type == "string")
+    for name, declared in load_labels().slash.items()
 }
 MENTION = re.compile(r"<(?:@[!&]?|#)\d+>")
 EVERYONE = re.compile(r"@(?:everyone|here)")
@@ -84,6 +84,10 @@ def test_an_echoed_value_is_inert(
     raw = value.replace("\n", " ")
     if escape(value) != raw:  # the value has something to escape: it must never appear as typed
         assert raw not in shown, shown
+
+
+def test_every_text_option_is_tried() -> None:
+    assert OPTIONS[Command.INFLOW] == ("allocation", "pool") and OPTIONS[Command.OPINIONS] == ("stance", "analyst")
 
 
 def test_the_hostile_values_do_reach_the_answers(ctx: AnswerContext) -> None:
