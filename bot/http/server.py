@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 
 from bot.http.limits import BODY_SECONDS, FaultLog, one_line
 from bot.http.signature import SignatureVerifier
-from bot.http.webhooks import Webhooks
+from bot.http.webhooks import DELIVERY_SECONDS, Webhooks
 from bot.http.wire import Body, ReplyBodies, json_body
 from bot.interactions import BadInteraction, Interaction, InteractionHandler, Outcome, ReplyKind, from_payload
 from bot.store import Store
@@ -118,22 +119,21 @@ class InteractionServer:
             return _error(400, "malformed body")
 
     def _finish_later(self, interaction: Interaction, outcome: Outcome) -> None:
-        task = asyncio.ensure_future(self._finish(interaction, outcome))
+        deadline = time.monotonic() + DELIVERY_SECONDS  # the interaction token's life, counted from its arrival
+        task = asyncio.ensure_future(self._finish(interaction, outcome, deadline))
         self._deferred.add(task)
         task.add_done_callback(self._deferred.discard)
 
-    async def _finish(self, interaction: Interaction, outcome: Outcome) -> None:
+    async def _finish(self, interaction: Interaction, outcome: Outcome, deadline: float) -> None:
         """The real answer after a deferral: edit the original message, or (an error after a deferred component
         update) an ephemeral follow-up, leaving the clicked message as it was."""
         assert outcome.final is not None
         try:
             final = await outcome.final
             if outcome.reply.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
-                delivered = await self.webhooks.follow_up(interaction, final)
-            else:
-                delivered = await self.webhooks.edit_original(interaction, final)
-            if not delivered:
-                log.warning("a deferred answer could not be delivered to Discord")
+                await self.webhooks.follow_up(interaction, final, deadline=deadline)
+            else:  # (a final failure is logged once, by Webhooks)
+                await self.webhooks.edit_original(interaction, final, deadline=deadline)
         except Exception:
             log.exception("finishing a deferred interaction failed")
 
