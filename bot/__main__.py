@@ -10,6 +10,7 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -238,5 +239,23 @@ def _main(argv: list[str], secrets: list[str]) -> int:
         return 0
 
 
+def _route_stray_tracebacks_through_logging() -> None:
+    """An exception in a thread or an unraisable one (a failing __del__) would print its traceback straight to stderr:
+    send it through logging instead, whose filter redacts secrets."""
+
+    def in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not SystemExit:
+            exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+            log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"), exc_info=exc_info)
+
+    def unraisable(args: sys.UnraisableHookArgs) -> None:
+        exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+        log.warning("unraisable exception (%s)", args.err_msg or "ignored", exc_info=exc_info)
+
+    threading.excepthook = in_thread
+    sys.unraisablehook = unraisable
+
+
 if __name__ == "__main__":
+    _route_stray_tracebacks_through_logging()
     sys.exit(main())

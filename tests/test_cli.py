@@ -478,3 +478,25 @@ def test_a_line_that_starts_with_a_dash_is_a_command_not_an_option(
     assert f"Unknown command “{line}”. Try `/help`." in out
     status = main(["ask", "--lang", "en", line, "--offline"])
     assert status == 2 and f"Unknown command “{line}”" in capsys.readouterr().out
+
+
+LAUNCH_THREAD_FAILING = (
+    "import os, runpy, sys, threading, bot.infra.health as h\n"
+    "def check(*a, **k):\n"
+    "    def fail(): raise RuntimeError('thread saw ' + os.environ['BOT_DATABASE_URL'])\n"
+    "    t = threading.Thread(target=fail, name='worker'); t.start(); t.join()\n"
+    "    return True, 'ok'\n"
+    "h.check_health = check\n"
+    "sys.argv = ['bot', *sys.argv[1:]]\n"
+    "runpy.run_module('bot', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def test_an_exception_in_a_thread_is_logged_redacted_not_printed_raw(tmp_path: Path) -> None:
+    """Before: threading's default hook printed the traceback, URL and all, straight to stderr."""
+    url = "postgresql://k401:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@127.0.0.1:1/k401"
+    result = run_cli("health", cwd=tmp_path, launcher=("-c", LAUNCH_THREAD_FAILING), BOT_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "uncaught exception in thread worker" in result.stderr
+    assert "RuntimeError: thread saw [redacted]" in result.stderr
+    assert "q7Rk2mZ9Xw" not in result.stderr
