@@ -14,7 +14,7 @@ from typing import Literal
 from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from bot.infra.dburl import DatabaseURL, DatabaseURLError, parse_database_url, url_secrets
+from bot.infra.dburl import DatabaseURLError, parse_database_url, url_secrets
 
 TOKEN_FILE_MAX_BYTES = 4096  # a bot token is about 72 characters; anything far larger is the wrong file
 
@@ -92,11 +92,6 @@ class Settings(BaseSettings):
             except DatabaseURLError as exc:  # one line naming the host, never the password
                 raise ValueError(str(exc)) from None
         return value
-
-    @property
-    def database(self) -> DatabaseURL | None:
-        """BOT_DATABASE_URL's parts (validated above), or None for SQLite."""
-        return None if self.database_url is None else parse_database_url(self.database_url.get_secret_value())
 
     @model_validator(mode="after")
     def _shards(self) -> Settings:
