@@ -74,16 +74,17 @@ def command_declarations(facts: Facts) -> str:
     import asyncio
     from pathlib import Path as _Path
 
-    from bot.answers.core import Core
     from bot.gateway.client import K401Bot
     from bot.gateway.translator import LabelTranslator
     from bot.store.sqlite import SQLiteStore
+    from tests.fakes import open_core
 
     async def declare() -> list[dict[str, Any]]:
-        bot = K401Bot(Core(facts, Renderer(facts)), SQLiteStore(_Path("unopened.sqlite3")), sync_on_start=False)
-        await bot.tree.set_translator(LabelTranslator(facts))
-        await bot.load_extension("bot.gateway.cog")
-        return await bot.command_payload()
+        async with open_core(facts) as core:  # the store is never opened: nothing here reads or writes it
+            bot = K401Bot(core, SQLiteStore(_Path("unopened.sqlite3")), sync_on_start=False)
+            await bot.tree.set_translator(LabelTranslator(facts))
+            await bot.load_extension("bot.gateway.cog")
+            return await bot.command_payload()
 
     return json.dumps(asyncio.run(declare()), ensure_ascii=False, indent=2) + "\n"
 
