@@ -31,16 +31,17 @@ from bot.http.webhooks import Webhooks
 from bot.infra.cooldown import cooldown_for
 from bot.infra.services import SharedStoreUnreachable, open_services
 from bot.infra.settings import Settings
-from bot.interactions import InteractionHandler
+from bot.interactions import DRAIN_SECONDS, InteractionHandler
 
 log = logging.getLogger(__name__)
 
-STOP_SECONDS = 10.0  # SIGTERM to exit, documented in the README and below compose's stop_grace_period (20 s)
+STOP_SECONDS = DRAIN_SECONDS  # SIGTERM to exit, documented in the README, below compose's stop_grace_period (20 s)
 CLOSE_SECONDS = 1.0  # of which the last part: close connections still open, the outgoing session and the store
-DRAIN_SECONDS = STOP_SECONDS - CLOSE_SECONDS
 
 
-async def serve(settings: Settings, host: str, port: int, *, drain_seconds: float = DRAIN_SECONDS) -> int:
+async def serve(
+    settings: Settings, host: str, port: int, *, drain_seconds: float = STOP_SECONDS - CLOSE_SECONDS
+) -> int:
     verifier = SignatureVerifier(load_public_key(settings.discord_public_key))
     # Replicas must not answer from private, divergent state: a configured but unreachable PostgreSQL is fatal.
     async with open_services(settings, require_shared_store=True) as services:
