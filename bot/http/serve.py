@@ -35,8 +35,9 @@ from bot.interactions import DRAIN_SECONDS, InteractionHandler
 
 log = logging.getLogger(__name__)
 
-STOP_SECONDS = DRAIN_SECONDS  # SIGTERM to exit, documented in the README, below compose's stop_grace_period (20 s)
+STOP_SECONDS = DRAIN_SECONDS  # SIGTERM to exit (the one drain bound), documented in the README, below compose's 20 s
 CLOSE_SECONDS = 1.0  # of which the last part: close connections still open, the outgoing session and the store
+SERVE_DRAIN_SECONDS = STOP_SECONDS - CLOSE_SECONDS  # the interactions in flight get the rest
 
 
 async def serve(
