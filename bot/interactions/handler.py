@@ -18,10 +18,11 @@ from bot.answers.build import new_error_id
 from bot.answers.components import ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown
+from bot.infra.logs import InteractionLine, emit
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
 from bot.store import Preferences, Scope, StoreUnavailable
@@ -45,27 +46,9 @@ def log_interaction(
     """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
     if not log.isEnabledFor(logging.INFO):
         return
-    shown_options = {k: v for k, v in options.items() if v is not None}
-    fields = {
-        "command": command,
-        "options": shown_options,
-        "locale": interaction.locale,
-        "guild": interaction.guild_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
-        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
-        "outcome": outcome,
-    }
-    shown = "".join(f" {k}={v!r}" for k, v in shown_options.items())
-    log.info(
-        "/%s%s locale=%s %sms cache=%s outcome=%s",
-        command,
-        shown,
-        fields["locale"],
-        fields["latency_ms"],
-        fields["cache"] or "-",  # "-": no answer cache was involved (input errors, stale buttons, cooldowns)
-        outcome,
-        extra={"fields": fields},
-    )
+    latency = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    cache = None if cache_hit is None else ("hit" if cache_hit else "miss")
+    emit(log, InteractionLine(command, options, interaction.locale, interaction.guild_id, latency, cache, outcome))
 
 
 class InteractionHandler:
@@ -137,9 +120,13 @@ class InteractionHandler:
         except Exception:
             error_id = new_error_id()
             log.exception("error %s in /%s", error_id, name)
-            lang = await self._safe_lang(interaction)
             log_interaction(interaction, name, {}, started, f"error:{error_id}")
-            return self._message(self.core.internal_error(lang, error_id))
+            return self._message(await self.apology(interaction, error_id))
+
+    async def apology(self, interaction: Interaction, error_id: str) -> Answer:
+        """The "something went wrong" answer, in the language this interaction would have been answered in: used
+        here and by a transport's own error path (whatever escapes the handler)."""
+        return self.core.internal_error(await self._safe_lang(interaction), error_id)
 
     # ------------------------------------------------------------------ language
 
