@@ -266,7 +266,8 @@ class PostgresStore(Store):
             if self.refuses_this_code:
                 log.error("store: %s", problem)
             return
-        self._readers.grow()
+        if self.migrate:  # a store opened only to look (`health`) makes one read: no held connections for it
+            self._readers.grow()
 
     def _schema_problem(self, found: int | None) -> str | None:
         """Why this code cannot use a database at schema `found` as it is, or None."""
