@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.infra.dburl import parse_database_url
 from bot.store.base import (
     CHECK_TIMEOUT_SECONDS,
     DEFAULT_MAX_CACHE_ENTRIES,
@@ -82,19 +82,16 @@ async def schema_version(conn: asyncpg.Connection) -> int | None:
 
 
 def host_port(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    return parse_database_url(url).host_port  # the URL was validated in Settings (or by copy-store)
 
 
 def safe_url(url: str) -> str:
     """The URL without its password or query: postgresql://bot@db:5432/bot."""
-    parts = urlsplit(url)
-    user = f"{parts.username}@" if parts.username else ""
-    return f"{parts.scheme}://{user}{host_port(url)}{parts.path}"
+    return parse_database_url(url).safe
 
 
 def password_of(url: str) -> str | None:
-    return urlsplit(url).password
+    return parse_database_url(url).password
 
 
 def describe_error(exc: BaseException, url: str) -> str:
