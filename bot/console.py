@@ -12,7 +12,7 @@ from typing import TextIO
 
 from bot.answers.build import new_error_id
 from bot.answers.core import Core
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.answers.textout import answer_text
 from bot.domain.facts import Lang, parse_lang
@@ -54,7 +54,7 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
     """
     outcome = await answer_line(core, line, lang, chart=as_json or chart_dir is not None)
     if as_json:
-        from bot.discord_wire.payload import message_payload  # discord.py only for --json, never for plain answers
+        from bot.discord_wire.message import message_payload
 
         payload = message_payload(outcome.answer, outcome.image)
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.answers.render import Answer, answer_from_json, answer_to_json
+from bot.answers.model import Answer, answer_from_json, answer_to_json
 from bot.answers.requests import InflowRequest, Request
 from bot.domain.inflow import MarketCap
 from bot.infra.background import BackgroundWrites
@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).resolve().parent.parent  # bot/
 _ANSWER_CODE = (
     "answers/build",
+    "answers/model",
     "answers/render",
     "answers/formatting",
     "answers/requests",

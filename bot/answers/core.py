@@ -17,7 +17,8 @@ from bot.answers.build import AnswerContext, answer, answer_error, answer_intern
 from bot.answers.cache import PNG_SIGNATURE, AnswerCache, code_version, hash_answer_code, market_key
 from bot.answers.chart_worker import draw_in_worker
 from bot.answers.charts import CHART_DEADLINE_SECONDS, MAX_CHARTS_QUEUED, ChartRenderer, ChartService
-from bot.answers.render import Answer, Renderer
+from bot.answers.model import Answer
+from bot.answers.render import Renderer
 from bot.answers.requests import InflowRequest, LanguageRequest, Request, UserInputError
 from bot.domain import plausible
 from bot.domain.facts import Facts, Lang, load_facts

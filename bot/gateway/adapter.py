@@ -15,15 +15,24 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answers.render import Answer
-from bot.discord_wire.payload import NO_MENTIONS, build_embed, build_files, build_view
+from bot.answers.model import Answer
+from bot.gateway.objects import NO_MENTIONS, build_embed, build_files, build_view
 from bot.infra.memo import LruCache
-from bot.interactions import Interaction, InteractionHandler, Kind, Outcome, Reply, ReplyKind
+from bot.interactions import (
+    DRAIN_SECONDS,
+    Delivery,
+    Interaction,
+    InteractionHandler,
+    Kind,
+    Outcome,
+    Reply,
+    ReplyKind,
+    delivery_of,
+)
 from bot.interactions.model import OptionValue
 
 log = logging.getLogger(__name__)
 
-DRAIN_SECONDS = 10.0
 # Discord drops an interaction not acknowledged within 3 s of its creation. One that reaches us this late (a backlog
 # under overload) is dropped before any work: answering it would only fail, and cost the live ones their time.
 ACK_DEADLINE_SECONDS = 3.0
@@ -221,7 +230,7 @@ class GatewayTransport:
         if outcome.final is None:
             return
         final = await outcome.final
-        if first.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+        if delivery_of(first, final) is Delivery.FOLLOW_UP:
             await interaction.followup.send(**self._message_kwargs(final))  # an error: private, the message stays
         else:
             await interaction.edit_original_response(**self._edit_kwargs(final))
