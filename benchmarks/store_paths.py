@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sqlite3
 import statistics
 import sys
@@ -17,7 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# BOT_CHECKOUT: measure another checkout's store (benchmarks/issue21.py --before) with this script.
+sys.path.insert(0, os.environ.get("BOT_CHECKOUT") or str(Path(__file__).resolve().parent.parent))
 
 from bot.store import SQLiteStore
 from bot.store.base import DEFAULT_MAX_CACHE_ENTRIES
