@@ -12,7 +12,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from bot.answers.build import new_error_id
 from bot.answers.components import ComponentState, decode
@@ -25,21 +25,13 @@ from bot.infra.cooldown import Cooldown
 from bot.infra.logs import InteractionLine, emit
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
-from bot.store import Scope, StoreUnavailable
+from bot.store import Preferences, Scope, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 2.0  # Discord waits 3 s for the first response; past this, acknowledge and finish later
 SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a chart: defer at once unless in memory
 COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP})
-
-
-class PreferenceStore(Protocol):
-    async def get_language(self, scope: Scope, ident: int) -> str | None: ...
-
-    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]: ...
-
-    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None: ...
 
 
 def log_interaction(
@@ -63,7 +55,7 @@ class InteractionHandler:
     def __init__(
         self,
         core: Core,
-        store: PreferenceStore,
+        store: Preferences,
         cooldown: Cooldown,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
