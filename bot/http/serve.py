@@ -19,6 +19,7 @@ from bot.http.server import InteractionServer
 from bot.http.signature import PublicKeyError, SignatureVerifier, load_public_key
 from bot.http.webhooks import Webhooks
 from bot.infra.cooldown import cooldown_for
+from bot.infra.metrics import start_metrics_server
 from bot.infra.services import SharedStoreUnreachable, open_services
 from bot.infra.settings import Settings
 from bot.interactions import InteractionHandler
@@ -32,10 +33,17 @@ async def serve(settings: Settings, host: str, port: int, *, drain_seconds: floa
     verifier = SignatureVerifier(load_public_key(settings.discord_public_key))
     # Replicas must not answer from private, divergent state: a configured but unreachable PostgreSQL is fatal.
     async with open_services(settings, require_shared_store=True) as services:
-        handler = InteractionHandler(services.core, services.store, cooldown_for(services.store))
+        metrics = services.metrics
+        handler = InteractionHandler(services.core, services.store, cooldown_for(services.store), metrics=metrics)
         webhooks = Webhooks(services.session, str(settings.discord_api_url))
         server = InteractionServer(handler, verifier, webhooks, services.store)
-        runner = web.AppRunner(server.app(), access_log=None, handle_signals=False, shutdown_timeout=drain_seconds)
+        app = server.app()
+        metrics_runner = None
+        if settings.metrics_port is None:  # /metrics beside /interactions: the proxy forwards /interactions only
+            app.router.add_get("/metrics", metrics.handle_metrics)
+        else:
+            metrics_runner, _ = await start_metrics_server(metrics, settings.metrics_host, settings.metrics_port)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=drain_seconds)
         await runner.setup()
         site = web.TCPSite(runner, host, port)
         await site.start()
@@ -59,6 +67,8 @@ async def serve(settings: Settings, host: str, port: int, *, drain_seconds: floa
         if left:
             log.warning("closing with %d interaction(s) unfinished after %.0f s", left, drain_seconds)
         await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
     log.info("stopped")
     return 0
 
