@@ -13,6 +13,7 @@
 # The expected figures of the `ask` checks are not written here: each one is the answer of the same `ask` from the
 # checkout's venv (EXPECT_PYTHON), so a content change to config/ moves both sides at once. The line that must be in
 # it (a figure) is chosen below in ASK_CHECKS.
+{ # the whole script is read before it runs: editing it meanwhile cannot change a run in progress
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -57,7 +58,7 @@ NOFILE=$(ulimit -n); NPROC=$(ulimit -u)
 [ "$NPROC" = unlimited ] && NPROC=65536
 [ "$NOFILE" -gt 4096 ] && NOFILE=4096
 [ "$NPROC" -gt 4096 ] && NPROC=4096
-RUN=("${PODMAN[@]}" run --rm --ulimit "nofile=$NOFILE:$NOFILE" --ulimit "nproc=$NPROC:$NPROC")
+RUN=("${PODMAN[@]}" run --rm --no-healthcheck --ulimit "nofile=$NOFILE:$NOFILE" --ulimit "nproc=$NPROC:$NPROC")
 
 # --- the base -----------------------------------------------------------------------------------------------------
 stand_in_base() {
@@ -124,15 +125,39 @@ trap cleanup EXIT
 OFFLINE=(-e BOT_MARKET_ENABLED=0 --network=none)
 free_port() { "$EXPECT_PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
-uid=$("${RUN[@]}" "${OFFLINE[@]}" "$IMAGE" id -u 2>&1 || true)
+# One container for the checks that need no fresh state (each container is a full copy of the image with vfs):
+# its user, the answers, the charts, check-config and pip check, each written to a file in $SMOKE/out.
+mkdir -p "$SMOKE/out" && chmod 777 "$SMOKE/out"
+{
+  echo 'cd /tmp'
+  echo 'id -u > /out/uid 2>&1'
+  i=0
+  for check in "${ASK_CHECKS[@]}"; do
+    IFS='|' read -r lang line _ <<<"$check"
+    printf 'python -m bot ask %q --lang %q --offline > /out/ask-%d 2>&1\n' "$line" "$lang" "$i"
+    i=$((i + 1))
+  done
+  for lang in zh-TW zh-CN; do
+    printf 'python -W always -m bot ask "/inflow 2%% pool:dc" --lang %s --offline --chart-dir /out/chart-%s > /out/chart-%s 2>&1; echo $? >> /out/chart-%s\n' \
+      "$lang" "$lang" "$lang" "$lang"
+  done
+  echo 'python -m bot check-config > /out/check-config 2>&1; echo "exit $?" >> /out/check-config'
+  echo 'pip --python "$(command -v python)" check > /out/pip-check 2>&1; echo "exit $?" >> /out/pip-check'
+} >"$SMOKE/out/checks.sh"
+"${RUN[@]}" "${OFFLINE[@]}" -v "$SMOKE/out:/out" "$IMAGE" sh /out/checks.sh >"$SMOKE/batch.log" 2>&1 \
+  || { fail "checks container: $(tail -3 "$SMOKE/batch.log")"; }
+
+uid=$(cat "$SMOKE/out/uid" 2>/dev/null || true)
 if [ "$uid" != 0 ] && [ "$uid" -eq "$uid" ] 2>/dev/null; then ok "runs as uid $uid (not root)"; else fail "user: $uid"; fi
 
+i=0
 for check in "${ASK_CHECKS[@]}"; do
   IFS='|' read -r lang line pattern <<<"$check"
   expected=$(cd "$SMOKE" && env -u DISCORD_TOKEN -u DISCORD_TOKEN_FILE BOT_MARKET_ENABLED=0 \
     BOT_DB_PATH="$SMOKE/expect.sqlite3" "$EXPECT_PYTHON" -m bot ask "$line" --lang "$lang" --offline 2>&1) \
-    || { fail "ask $lang: the checkout's own answer failed: $expected"; continue; }
-  actual=$("${RUN[@]}" "${OFFLINE[@]}" "$IMAGE" python -m bot ask "$line" --lang "$lang" --offline 2>&1) || true
+    || fail "ask $lang: the checkout's own answer failed: $expected"
+  actual=$(cat "$SMOKE/out/ask-$i" 2>/dev/null || true)
+  i=$((i + 1))
   figure=$(grep -m1 -E "$pattern" <<<"$expected" || true)
   if [ -n "$figure" ] && [ "$actual" = "$expected" ]; then
     ok "ask '$line' --lang $lang: same answer as the checkout: $(head -c 90 <<<"$figure")"
@@ -143,17 +168,20 @@ for check in "${ASK_CHECKS[@]}"; do
 done
 
 for lang in zh-TW zh-CN; do
-  out=$("${RUN[@]}" "${OFFLINE[@]}" "$IMAGE" sh -c \
-    "python -m bot ask '/inflow 2% pool:dc' --lang $lang --offline --chart-dir /tmp/charts >/dev/null \
-     && python -c 'import pathlib, sys; p = next(pathlib.Path(\"/tmp/charts\").glob(\"*.png\")); \
-                   d = p.read_bytes(); sys.exit(d[:8] != b\"\\x89PNG\\r\\n\\x1a\\n\"); ' && ls -s /tmp/charts" 2>&1) \
-    && ! grep -qiE "missing from|findfont|glyph" <<<"$out" \
-    && ok "chart $lang drawn, no missing-glyph warning ($(tail -1 <<<"$out" | xargs))" \
-    || fail "chart $lang: $out"
+  out=$(cat "$SMOKE/out/chart-$lang" 2>/dev/null || true)
+  png=$(find "$SMOKE/out/chart-$lang" -name '*.png' 2>/dev/null | head -1)
+  if [ "$(tail -1 <<<"$out")" = 0 ] && [ -n "$png" ] && [ "$(head -c 4 "$png" | od -An -c | tr -d ' ')" = "211PNG" ] \
+    && ! grep -qiE "missing from|findfont|glyph" <<<"$out"; then
+    ok "chart $lang drawn ($(basename "$png"), $(stat -c %s "$png") bytes), no missing-glyph warning"
+  else
+    fail "chart $lang: $out"
+  fi
 done
 
-out=$("${RUN[@]}" "${OFFLINE[@]}" "$IMAGE" python -m bot check-config 2>&1) \
-  && ok "check-config: $(tail -1 <<<"$out")" || fail "check-config: $out"
+out=$(cat "$SMOKE/out/check-config" 2>/dev/null || true)
+[ "$(tail -1 <<<"$out")" = "exit 0" ] && ok "check-config: $(tail -2 <<<"$out" | head -1)" || fail "check-config: $out"
+out=$(cat "$SMOKE/out/pip-check" 2>/dev/null || true)
+[ "$(tail -1 <<<"$out")" = "exit 0" ] && ok "pip check (the image's venv): $(head -1 <<<"$out")" || fail "pip check: $out"
 
 rc=0; out=$("${RUN[@]}" "${OFFLINE[@]}" "$IMAGE" python -m bot health 2>&1) || rc=$?
 if [ "$rc" != 0 ] && [ "$(wc -l <<<"$out")" = 1 ]; then ok "health in a fresh container: exit $rc, one line: $out"
@@ -203,3 +231,5 @@ echo "size: image $((image_bytes / 1000000)) MB, base $((base_bytes / 1000000)) 
 echo "image checks took $(($(date +%s) - START)) s"
 if [ "$FAILED" != 0 ]; then echo "image: FAILED"; exit 1; fi
 echo "image: all smoke checks passed"
+exit 0
+}

@@ -1,10 +1,10 @@
 """Host-side helpers for scripts/image.sh's smoke checks (run with the checkout's venv: python scripts/image_smoke.py).
 
-    keypair                      print "<private hex> <public hex>": a fresh Ed25519 key for `serve`
-    ping URL PRIVATE [--wrong]   POST a signed PING (--wrong: signed by another key); print the status and body
-    discord-run -- PODMAN...     start the loopback fake Discord from the tests, run `PODMAN... <api base>` (a
-                                 container running `python -m bot run` pointed at it), send one /401k, stop the
-                                 container with SIGTERM; print one line
+keypair                      print "<private hex> <public hex>": a fresh Ed25519 key for `serve`
+ping URL PRIVATE [--wrong]   POST a signed PING (--wrong: signed by another key); print the status and body
+discord-run -- PODMAN...     start the loopback fake Discord from the tests, run `PODMAN... <api base>` (a
+                             container running `python -m bot run` pointed at it), send one /401k, stop the
+                             container with SIGTERM; print one line
 """
 
 from __future__ import annotations
@@ -37,7 +37,11 @@ def ping(url: str, private_hex: str, wrong: bool) -> int:
         url,
         data=body,
         method="POST",
-        headers={"Content-Type": "application/json", "X-Signature-Ed25519": signature, "X-Signature-Timestamp": timestamp},
+        headers={
+            "Content-Type": "application/json",
+            "X-Signature-Ed25519": signature,
+            "X-Signature-Timestamp": timestamp,
+        },
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
