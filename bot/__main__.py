@@ -58,7 +58,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check_config() -> int:
     from bot.answers.build import AnswerContext, answer
-    from bot.answers.render import Renderer, limit_violations
+    from bot.answers.model import limit_violations
+    from bot.answers.render import Renderer
     from bot.answers.requests import K401Request, OpinionsRequest, Request, SourcesRequest, Topic
     from bot.domain.inflow import MarketCap
 

@@ -27,7 +27,7 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
     """
     outcome = await core.answer_line(line, lang, chart=as_json or chart_dir is not None)
     if as_json:
-        from bot.discord_wire.payload import message_payload  # discord.py only for --json, never for plain answers
+        from bot.discord_wire.message import message_payload
 
         payload = message_payload(outcome.answer, outcome.image)
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")

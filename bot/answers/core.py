@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Protocol
 
 from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error, answer_language, new_error_id
-from bot.answers.render import Answer, Renderer, answer_from_json, answer_to_json
+from bot.answers.model import Answer, answer_from_json, answer_to_json
+from bot.answers.render import Renderer
 from bot.answers.requests import InflowRequest, LanguageRequest, Request, UserInputError, parse_request
 from bot.domain import plausible
 from bot.domain.facts import Facts, Lang, load_facts
@@ -61,6 +62,7 @@ log = logging.getLogger(__name__)
 _PACKAGE = Path(__file__).resolve().parent.parent  # bot/
 _ANSWER_CODE = (
     "answers/build",
+    "answers/model",
     "answers/render",
     "answers/formatting",
     "answers/requests",

@@ -17,7 +17,15 @@ from aiohttp import web
 from bot.http.signature import SignatureVerifier
 from bot.http.webhooks import Webhooks
 from bot.http.wire import Body, ReplyBodies, json_body
-from bot.interactions import BadInteraction, Interaction, InteractionHandler, Outcome, ReplyKind, from_payload
+from bot.interactions import (
+    BadInteraction,
+    Delivery,
+    Interaction,
+    InteractionHandler,
+    Outcome,
+    delivery_of,
+    from_payload,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -99,7 +107,7 @@ class InteractionServer:
         assert outcome.final is not None
         try:
             final = await outcome.final
-            if outcome.reply.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+            if delivery_of(outcome.reply, final) is Delivery.FOLLOW_UP:
                 delivered = await self.webhooks.follow_up(interaction, final)
             else:
                 delivered = await self.webhooks.edit_original(interaction, final)

@@ -20,7 +20,7 @@ from bot.answers.build import new_error_id
 from bot.answers.components import ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown
@@ -190,9 +190,13 @@ class InteractionHandler:
         except Exception:
             error_id = new_error_id()
             log.exception("error %s in /%s", error_id, name)
-            lang = await self._safe_lang(interaction)
             log_interaction(interaction, name, {}, started, f"error:{error_id}")
-            return self._message(self.core.internal_error(lang, error_id))
+            return self._message(await self.apology(interaction, error_id))
+
+    async def apology(self, interaction: Interaction, error_id: str) -> Answer:
+        """The "something went wrong" answer, in the language this interaction would have been answered in: used
+        here and by a transport's own error path (whatever escapes the handler)."""
+        return self.core.internal_error(await self._safe_lang(interaction), error_id)
 
     # ------------------------------------------------------------------ language
 
