@@ -4,8 +4,10 @@ is parsed with prometheus-client's own parser; labels stay bounded; each process
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import math
+import re
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -23,6 +25,7 @@ from bot.infra.metrics import Metrics, command_label, outcome_label
 from bot.infra.services import watched
 from bot.interactions import Interaction, InteractionHandler, Kind, ReplyKind
 from bot.store import SQLiteStore, Store
+from tests.helpers import REPO
 
 USER, GUILD = 42, 7
 
@@ -188,3 +191,59 @@ async def test_charts_market_and_store_are_read_at_scrape_time(facts: Facts, ren
     logging.getLogger("bot.store.sqlite").warning("after close: not counted")
     assert value(metrics, "k401_store_errors_total") == 1
     await core.close()
+
+
+def _every_metric(store: Store, core: Core) -> Metrics:
+    market: Any = SimpleNamespace(fetches={}, last_fetched_at=None)
+    metrics = watched(Metrics(), core, store, market)
+    metrics.watch_gateway(lambda: [(0, 0.05), (1, float("inf"))], lambda: 1)
+    metrics.record_interaction("401k", "en", "answered", ack_seconds=0.01, final_seconds=0.01, deferred=False)
+    return metrics
+
+
+async def test_names_follow_prometheus_conventions(facts: Facts, renderer: Renderer, store: Store) -> None:
+    core = Core(facts, renderer, store=store)
+    metrics = _every_metric(store, core)
+    families = list(text_string_to_metric_families(metrics.render().decode()))
+    metrics.close()
+    await core.close()
+    assert {f.name for f in families} >= {
+        "k401_interactions",
+        "k401_interaction_ack_seconds",
+        "k401_interaction_final_seconds",
+        "k401_answer_cache_requests",
+        "k401_charts",
+        "k401_chart_queue_depth",
+        "k401_market_fetches",
+        "k401_market_snapshot_age_seconds",
+        "k401_store_errors",
+        "k401_store_backing_off",
+        "k401_gateway_shard_latency_seconds",
+        "k401_gateway_connected_shards",
+    }
+    for family in families:
+        assert family.name.startswith("k401_") and family.documentation, family.name
+        if family.type == "counter":
+            assert {s.name for s in family.samples} <= {f"{family.name}_total", f"{family.name}_created"}
+        if family.type == "histogram":
+            assert family.name.endswith("_seconds")
+        for sample in family.samples:
+            assert not {"user", "guild", "channel", "user_id", "guild_id"} & set(sample.labels), sample
+
+
+async def test_the_grafana_dashboard_only_uses_metrics_the_bot_exports(
+    facts: Facts, renderer: Renderer, store: Store
+) -> None:
+    core = Core(facts, renderer, store=store)
+    metrics = _every_metric(store, core)
+    exported = {s.name for f in text_string_to_metric_families(metrics.render().decode()) for s in f.samples}
+    metrics.close()
+    await core.close()
+    dashboard = json.loads((REPO / "deploy" / "grafana-dashboard.json").read_text(encoding="utf-8"))
+    used = {
+        name for panel in dashboard["panels"] for t in panel["targets"] for name in re.findall(r"k401_\w+", t["expr"])
+    }
+    assert len(used) >= 10
+    assert used <= exported, used - exported
+    scrape = (REPO / "deploy" / "prometheus.yml").read_text(encoding="utf-8")
+    assert "metrics_path: /metrics" in scrape and '"bot-a:8080", "bot-b:8080"' in scrape
