@@ -8,6 +8,7 @@ import json
 import logging
 import math
 import re
+import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from bot.answers.core import Core
 from bot.answers.render import Renderer
+from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.infra.cooldown import MemoryCooldown
 from bot.infra.metrics import Metrics, command_label, outcome_label
@@ -247,3 +249,27 @@ async def test_the_grafana_dashboard_only_uses_metrics_the_bot_exports(
     assert used <= exported, used - exported
     scrape = (REPO / "deploy" / "prometheus.yml").read_text(encoding="utf-8")
     assert "metrics_path: /metrics" in scrape and '"bot-a:8080", "bot-b:8080"' in scrape
+
+
+async def test_a_chart_that_misses_its_deadline_counts_as_skipped_and_timed_out(
+    facts: Facts, renderer: Renderer, store: Store
+) -> None:
+    gate = threading.Event()
+
+    def slow_renderer(*args: Any) -> bytes:
+        gate.wait(10)
+        return b"\x89PNG\r\n\x1a\n"
+
+    core = Core(facts, renderer, store=store, chart_renderer=slow_renderer, chart_deadline_seconds=0.1)
+    metrics = watched(Metrics(), core, store, None)
+    response = await asyncio.wait_for(core.respond(parse_request("/inflow 2%", facts), "en"), 10)
+    assert response.chart_skipped
+    assert value(metrics, "k401_chart_queue_depth") == 1  # still being drawn, for the next ask
+    gate.set()
+    await core.drain()
+    assert value(metrics, "k401_charts_total", result="timed_out") == 1
+    assert value(metrics, "k401_charts_total", result="skipped") == 1
+    assert value(metrics, "k401_charts_total", result="drawn") == 1
+    assert value(metrics, "k401_chart_queue_depth") == 0
+    metrics.close()
+    await core.close()

@@ -148,6 +148,7 @@ class Core:
         self.max_charts_queued = max_charts_queued
         self.charts_rendered = 0
         self.charts_skipped = 0
+        self.charts_timed_out = 0  # of the skipped: queued, but not drawn by the deadline
         self.slow_store_reads = 0  # cache reads given up on (a locked or busy store)
         self._store_slow_until = 0.0  # monotonic time until which cache reads are skipped
         self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
@@ -345,6 +346,7 @@ class Core:
             png = await asyncio.wait_for(asyncio.shield(pending), remaining)
         except TimeoutError:
             self.charts_skipped += 1
+            self.charts_timed_out += 1
             log.info("chart: not drawn within the deadline; answering without it")
             return None, True
         return png, False

@@ -62,6 +62,7 @@ def outcome_label(logged: str) -> str:
 class _ChartSource(Protocol):
     charts_rendered: int
     charts_skipped: int
+    charts_timed_out: int
 
 
 class Metrics:
@@ -143,12 +144,12 @@ class Metrics:
             drawn = CounterMetricFamily(
                 "k401_charts",
                 "Charts by result: drawn, skipped (left out of an answer "
-                "to answer in time), timed_out (not ready by the deadline).",
+                "to answer in time), timed_out (of the skipped: queued but not ready by the deadline).",
                 labels=["result"],
             )
             drawn.add_metric(["drawn"], charts.charts_rendered)
             drawn.add_metric(["skipped"], charts.charts_skipped)
-            drawn.add_metric(["timed_out"], getattr(charts, "charts_timed_out", 0))
+            drawn.add_metric(["timed_out"], charts.charts_timed_out)
             yield drawn
 
         self.watch("charts", collect)
