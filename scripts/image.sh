@@ -233,7 +233,8 @@ out=$("$EXPECT_PYTHON" scripts/image_smoke.py discord-run -- "${RUN[@]}" --name 
 # --- size ---------------------------------------------------------------------------------------------------------
 size() { "${PODMAN[@]}" image inspect --format '{{.Size}}' "$1"; }
 image_bytes=$(size "$IMAGE"); base_bytes=$(size "docker.io/library/$BASE")
-echo "size: image $((image_bytes / 1000000)) MB, base $((base_bytes / 1000000)) MB, added $(((image_bytes - base_bytes) / 1000000)) MB"
+awk -v i="$image_bytes" -v b="$base_bytes" \
+  'BEGIN { printf "size: image %.1f MB, base %.1f MB, added %.1f MB over the base\n", i / 1e6, b / 1e6, (i - b) / 1e6 }'
 
 echo "image checks took $(($(date +%s) - START)) s"
 if [ "$FAILED" != 0 ]; then echo "image: FAILED"; exit 1; fi
