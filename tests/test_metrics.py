@@ -178,9 +178,10 @@ async def test_charts_market_and_store_are_read_at_scrape_time(facts: Facts, ren
     assert math.isnan(value(metrics, "k401_market_snapshot_age_seconds"))  # no snapshot yet
     market.last_fetched_at = time.time() - 60
     assert 59 < value(metrics, "k401_market_snapshot_age_seconds") < 120
-    core.charts_rendered, core.charts_skipped = 5, 2
+    core.charts.rendered, core.charts.skipped, core.charts.failed = 5, 2, 1
     assert value(metrics, "k401_charts_total", result="drawn") == 5
     assert value(metrics, "k401_charts_total", result="skipped") == 2
+    assert value(metrics, "k401_charts_total", result="failed") == 1
     assert value(metrics, "k401_chart_queue_depth") == 0
     assert value(metrics, "k401_market_fetches_total", outcome="ok") == 3
     assert value(metrics, "k401_market_fetches_total", outcome="error") == 1

@@ -60,9 +60,15 @@ def outcome_label(logged: str) -> str:
 
 
 class _ChartSource(Protocol):
-    charts_rendered: int
-    charts_skipped: int
-    charts_timed_out: int
+    """The chart service's own counters (bot/answers/charts.py)."""
+
+    rendered: int
+    skipped: int
+    timed_out: int
+    failed: int
+
+    @property
+    def queued(self) -> int: ...
 
 
 class Metrics:
@@ -138,18 +144,19 @@ class Metrics:
         """Register a collector that reads some object's own state when /metrics is scraped."""
         self.registry.register(_Callback(name, collect))
 
-    def watch_charts(self, charts: _ChartSource, queued: Callable[[], int]) -> None:
+    def watch_charts(self, charts: _ChartSource) -> None:
         def collect() -> Iterator[Metric]:
-            yield GaugeMetricFamily("k401_chart_queue_depth", "Charts queued or being drawn.", value=queued())
+            yield GaugeMetricFamily("k401_chart_queue_depth", "Charts queued or being drawn.", value=charts.queued)
             drawn = CounterMetricFamily(
                 "k401_charts",
-                "Charts by result: drawn, skipped (left out of an answer "
-                "to answer in time), timed_out (of the skipped: queued but not ready by the deadline).",
+                "Charts by result: drawn; skipped (left out of an answer to answer in time); timed_out (of the "
+                "skipped: queued but not ready by the deadline); failed (the renderer failed).",
                 labels=["result"],
             )
-            drawn.add_metric(["drawn"], charts.charts_rendered)
-            drawn.add_metric(["skipped"], charts.charts_skipped)
-            drawn.add_metric(["timed_out"], charts.charts_timed_out)
+            drawn.add_metric(["drawn"], charts.rendered)
+            drawn.add_metric(["skipped"], charts.skipped)
+            drawn.add_metric(["timed_out"], charts.timed_out)
+            drawn.add_metric(["failed"], charts.failed)
             yield drawn
 
         self.watch("charts", collect)

@@ -14,7 +14,7 @@ import math
 import time
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from bot.answers.build import new_error_id
 from bot.answers.components import ComponentState, decode
@@ -24,24 +24,17 @@ from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown
+from bot.infra.logs import InteractionLine, emit
 from bot.infra.metrics import Metrics
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
-from bot.store import Scope, StoreUnavailable
+from bot.store import Preferences, Scope, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 2.0  # Discord waits 3 s for the first response; past this, acknowledge and finish later
 SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a chart: defer at once unless in memory
 COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP})
-
-
-class PreferenceStore(Protocol):
-    async def get_language(self, scope: Scope, ident: int) -> str | None: ...
-
-    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]: ...
-
-    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None: ...
 
 
 @dataclass
@@ -72,34 +65,16 @@ def log_interaction(
         tally.command, tally.outcome, tally.cache_hit = command, outcome, cache_hit
     if not log.isEnabledFor(logging.INFO):
         return
-    shown_options = {k: v for k, v in options.items() if v is not None}
-    fields = {
-        "command": command,
-        "options": shown_options,
-        "locale": interaction.locale,
-        "guild": interaction.guild_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
-        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
-        "outcome": outcome,
-    }
-    shown = "".join(f" {k}={v!r}" for k, v in shown_options.items())
-    log.info(
-        "/%s%s locale=%s %sms cache=%s outcome=%s",
-        command,
-        shown,
-        fields["locale"],
-        fields["latency_ms"],
-        fields["cache"] or "-",  # "-": no answer cache was involved (input errors, stale buttons, cooldowns)
-        outcome,
-        extra={"fields": fields},
-    )
+    latency = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    cache = None if cache_hit is None else ("hit" if cache_hit else "miss")
+    emit(log, InteractionLine(command, options, interaction.locale, interaction.guild_id, latency, cache, outcome))
 
 
 class InteractionHandler:
     def __init__(
         self,
         core: Core,
-        store: PreferenceStore,
+        store: Preferences,
         cooldown: Cooldown,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
