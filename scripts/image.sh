@@ -139,7 +139,7 @@ mkdir -p "$SMOKE/out" && chmod 777 "$SMOKE/out"
     i=$((i + 1))
   done
   for lang in zh-TW zh-CN; do
-    printf 'python -W always -m bot ask "/inflow 2%% pool:dc" --lang %s --offline --chart-dir /out/charts-%s >/dev/null 2>/out/chart-%s; echo $? >> /out/chart-%s\n' \
+    printf 'PYTHONWARNINGS=always python -m bot ask "/inflow 2%% pool:dc" --lang %s --offline --chart-dir /out/charts-%s >/dev/null 2>/out/chart-%s; echo $? >> /out/chart-%s\n' \
       "$lang" "$lang" "$lang" "$lang"
   done
   echo 'python -m bot check-config > /out/check-config 2>&1; echo "exit $?" >> /out/check-config'
