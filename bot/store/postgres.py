@@ -239,6 +239,10 @@ class PostgresStore(Store):
         return self._pool is not None
 
     @property
+    def backing_off(self) -> bool:
+        return time.monotonic() < self._not_before
+
+    @property
     def description(self) -> str:
         return f"PostgreSQL {safe_url(self._url)}"
 
