@@ -184,7 +184,7 @@ async def test_two_processes_on_one_file_see_each_others_preferences(tmp_path: P
         assert _python(SET_LANGUAGE, str(path), "3", "en", "2").stdout.strip() == "zh-CN"
 
 
-async def test_preferences_come_from_memory_until_any_connection_commits(
+async def test_preferences_come_from_memory_until_another_connection_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "cached.sqlite3"
@@ -206,10 +206,29 @@ async def test_preferences_come_from_memory_until_any_connection_commits(
         other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process writes user 1
         assert other.returncode == 0, other.stderr
         assert await store.get_languages(1, 7) == ("en", "zh-TW")  # the very next lookup sees it
-        await store.set_language("user", 1, "zh-CN")  # and this process's own write
+        assert len(reads) == 2
+        # This process's own commits (a saved language, cache and cooldown writes on every command) never make it
+        # read every preference again: the copy follows its own writes, and only another process's commit drops it
+        # (the first own commit after another process's may read them once more: that commit is found then).
+        await store.set_language("user", 1, "zh-CN")
         assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        if store._checking is not None:
+            await store._checking
         assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
-        assert len(reads) == 3
+        full_reads = reads.count(reads[0])
+        assert full_reads <= 3
+        for i in range(5):
+            await store.cache_put(f"k{i}", b"v", 60)
+            assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+            if store._checking is not None:
+                await store._checking  # whether another process wrote: asked of the writer connection
+        assert reads.count(reads[0]) == full_reads
+        before = len(reads)
+        assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        assert len(reads) == before  # from memory again
+        other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process's commit still shows at once
+        assert other.returncode == 0, other.stderr
+        assert await store.get_languages(1, 7) == ("en", "zh-TW")
 
 
 HOLD_WRITE_LOCK = """
