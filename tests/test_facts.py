@@ -233,6 +233,21 @@ def test_missing_label(config_copy: Path) -> None:
     assert "entry topics, field 'risks': missing label" in _error(config_copy)
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ('{ name = "pool", choices = "pools" }', '{ name = "pool", choices = "pool" }', "no label group 'pool'"),
+        ('{ name = "stance", choices', '{ name = "mood", choices', "option 'mood': no label option_names.mood"),
+        ("[slash.sources]", "[slash.source]", "entry slash.source: no label commands.source"),
+        ('{ name = "server", type = "boolean" }', '{ name = "server", type = "number" }', "slash"),
+    ],
+)
+def test_slash_declarations_are_checked(config_copy: Path, old: str, new: str, message: str) -> None:
+    """The cog is generated from [slash.*]: a declaration that names a missing label fails at load, not at sync."""
+    _edit(config_copy / "commands.toml", old, new)
+    assert message in _error(config_copy)
+
+
 def test_version_changes_when_a_fact_changes(config_copy: Path) -> None:
     before = load_facts(config_copy).version
     _edit(config_copy / "facts.toml", 'value = "43.4"', 'value = "43.5"')
