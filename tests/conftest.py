@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,6 +13,7 @@ from bot.answers.render import Renderer
 from bot.domain.facts import Facts, load_facts
 from bot.domain.inflow import MarketCap
 from bot.infra.settings import Settings
+from tests.fakes import open_core
 from tests.no_skips import pytest_runtest_logreport, pytest_sessionfinish, pytest_terminal_summary
 
 __all__ = ["pytest_runtest_logreport", "pytest_sessionfinish", "pytest_terminal_summary"]  # BOT_NO_SKIPS hooks
@@ -41,8 +42,9 @@ def ctx(facts: Facts, renderer: Renderer) -> AnswerContext:
 
 
 @pytest.fixture
-def core(facts: Facts, renderer: Renderer) -> Core:
-    return Core(facts, renderer)
+async def core(facts: Facts, renderer: Renderer) -> AsyncIterator[Core]:
+    async with open_core(facts, renderer) as built:  # closed after the test (its chart service included)
+        yield built
 
 
 @pytest.fixture(autouse=True)
