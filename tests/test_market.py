@@ -218,7 +218,7 @@ async def test_console_shows_the_live_figure_and_its_time(api: FakeMarketAPI, tm
     assert "▸ Crypto market cap used\n  $3.12 trillion — live, " in out
     assert "(CoinGecko API)" in out
     assert "BTC $91,234.5 · ETH $3,012.25" in out
-    assert "about **5.57%** of the total crypto market cap" in out  # 174e9 / 3.1235e12
+    assert "about **6.4%** of the total crypto market cap" in out  # 200e9 / 3.1235e12
 
 
 async def test_console_labels_the_fallback_when_the_api_is_down(api: FakeMarketAPI, tmp_path: Path) -> None:

@@ -97,4 +97,7 @@ def fact_value(fact: Fact, lang: Lang) -> str:
         "years": {"en": " years", "zh-TW": "歲", "zh-CN": "岁"},
         "days": {"en": " days", "zh-TW": "天", "zh-CN": "天"},
     }
-    return number(fact.value, lang) + suffixes[fact.unit][lang]
+    shown = number(fact.value, lang)
+    if fact.unit == "years" and lang == "en":
+        shown = shown.replace(".5", "½")  # 59½, as English writes the age
+    return shown + suffixes[fact.unit][lang]

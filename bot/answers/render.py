@@ -44,7 +44,14 @@ LIMITS = {
     "content": 2000,
 }
 
-COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources": 0x4A5568, "error": 0xC53030}
+COLORS = {
+    "info": 0x2B6CB0,
+    "inflow": 0x2F855A,
+    "opinions": 0x6B46C1,
+    "sources": 0x4A5568,
+    "error": 0xC53030,
+    "faq": 0xB7791F,
+}
 
 # Every character str.splitlines() breaks on (so does _tidy(), and Discord shows them as new lines): \n \r \v \f,
 # the file/group/record separators \x1c-\x1e, NEL \x85, and U+2028 / U+2029. They become spaces *before*
@@ -67,6 +74,12 @@ def _record(key: str) -> None:
     used = _USED.get()
     if used is not None:
         used.add(key)
+
+
+def _said(key: str) -> str:
+    """A template states something it was handed (a reader-question fact): recorded, renders as nothing."""
+    _record(key)
+    return ""
 
 
 def escape(text: str) -> str:
@@ -236,6 +249,7 @@ class Renderer:
             fact=self._fact,
             step=self._step,
             source=self._source_of,
+            said=_said,
             # Chinese text stays Traditional until the whole zh-CN answer is converted once, in render().
             label=lambda group, key: self.facts.label(group, key, text_lang),
             choice_name=lambda group, key: self._choice_name(group, key, text_lang),
@@ -256,6 +270,8 @@ class Renderer:
         """How a choice reads in `lang` (an analyst's name, a topic's label); unknown keys read as themselves."""
         if group == "analysts":
             return next((o.name.get(lang) for o in self.facts.opinions if o.id == key), key)
+        if group == "questions":  # a reader question's short label (config/faq.toml)
+            return next((q.short.get(lang) for q in self.facts.faq.question if q.id == key), key)
         labels = getattr(self.facts.labels, group, {})
         return labels[key].get(lang) if key in labels else key
 

@@ -147,6 +147,25 @@ class AnswersCog(commands.Cog):
     ) -> None:
         await self.bot.gateway.command(interaction, "language", {"language": language, "server": server})
 
+    @app_commands.command(
+        name="faq",
+        description=key_str(
+            "What readers ask about their own money today, answered with dated sources", "commands.faq"
+        ),
+    )
+    @_rename("question")
+    @_describe(question="Which question (leave empty to see them all); type a word to search")
+    async def faq(
+        self, interaction: discord.Interaction[Any], question: app_commands.Range[str, 1, 100] | None = None
+    ) -> None:
+        await self.bot.gateway.command(interaction, "faq", {"question": question})
+
+    @faq.autocomplete("question")
+    async def question_autocomplete(
+        self, interaction: discord.Interaction[Any], current: str
+    ) -> list[app_commands.Choice[str]]:
+        return await self.bot.gateway.autocomplete(interaction, "faq", "question", current)
+
 
 async def setup(bot: K401Bot) -> None:
     """Extension entry point (`bot.load_extension("bot.gateway.cog")`)."""
