@@ -5,10 +5,9 @@ With no subcommand: the Discord bot when DISCORD_TOKEN is set, otherwise the off
 
 from __future__ import annotations
 
-import datetime as dt
-
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import os
 import sys

@@ -39,16 +39,18 @@ def field(result: Answer, name: str) -> str:
     [
         (
             "en",
-            "ERISA never prohibited *alternative assets* in 401(k)s; the order aims to reduce the legal and lawsuit risk"
-            " for plans that offer them",
+            "ERISA never prohibited *alternative assets* in 401(k)s; the order aims to reduce the legal and lawsuit"
+            " risk for plans that offer them",
         ),
         (
             "zh-TW",
-            "ERISA 從未禁止 401(k) 納入「另類資產」；行政命令的目的，是由勞工部釐清受託人提供這類選項時的義務，以降低計畫提供它們的法律與訴訟風險",
+            "ERISA 從未禁止 401(k) 納入「另類資產」；行政命令的目的，是由勞工部釐清受託人提供這類選項時的義務，"
+            "以降低計畫提供它們的法律與訴訟風險",
         ),
         (
             "zh-CN",
-            "ERISA 从未禁止 401(k) 纳入“另类资产”；行政命令的目的，是由劳工部厘清受托人提供这类选项时的义务，以降低计划提供它们的法律与诉讼风险",
+            "ERISA 从未禁止 401(k) 纳入“另类资产”；行政命令的目的，是由劳工部厘清受托人提供这类选项时的义务，"
+            "以降低计划提供它们的法律与诉讼风险",
         ),
     ],
 )
@@ -164,7 +166,8 @@ def test_hard_to_take_out_not_hard_to_leave(lang: Lang, name: str, says: str, ol
         ),
         (
             "zh-TW",
-            "原文引述 Cerulli Associates 的 Christopher Bailey：「這是全新領域，尚未經歷市場震盪或長期賣壓的壓力測試；存在流動性與費用問題」",
+            "原文引述 Cerulli Associates 的 Christopher Bailey：「這是全新領域，尚未經歷市場震盪或長期賣壓的壓力測試；"
+            "存在流動性與費用問題」",
             "較符合私募資產（私募股權、私募信貸）的情況，而不太符合全天候交易的比特幣",
             "從未在退休計畫中經歷崩盤",
         ),

@@ -257,8 +257,13 @@ WORDS = {
 @pytest.mark.parametrize("question_id", IDS)
 def test_autocomplete_finds_each_question_from_a_word_in_each_language(question_id: str, facts: Facts) -> None:
     english, traditional = WORDS[question_id]
-    for typed, lang in ((english, "en"), (traditional, "zh-TW"), (facts.simplify(traditional), "zh-CN")):
-        choices = question_choices(facts, typed, lang)  # type: ignore[arg-type]
+    typed_words: tuple[tuple[str, Lang], ...] = (
+        (english, "en"),
+        (traditional, "zh-TW"),
+        (facts.simplify(traditional), "zh-CN"),
+    )
+    for typed, lang in typed_words:
+        choices = question_choices(facts, typed, lang)
         assert choices[0] == (facts.faq.get(question_id).short.get(lang), question_id), typed  # best match first
 
 
