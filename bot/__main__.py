@@ -58,9 +58,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _check_config(today: dt.date | None = None) -> int:
-
     from bot.answers.build import AnswerContext, answer, source_pages
-    from bot.answers.render import Renderer, limit_violations
+    from bot.answers.model import limit_violations
+    from bot.answers.render import Renderer
     from bot.answers.requests import FaqRequest, K401Request, OpinionsRequest, Request, SourcesRequest, Topic
     from bot.domain.facts import REVIEW_MAX_AGE_DAYS
     from bot.domain.inflow import MarketCap

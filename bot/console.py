@@ -3,17 +3,44 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from bot.answers.build import new_error_id
 from bot.answers.core import Core
+from bot.answers.model import Answer
 from bot.answers.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
 from bot.answers.textout import answer_text
 from bot.domain.facts import Lang, parse_lang
 
 PROMPT = "401k> "
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    answer: Answer
+    status: int  # 0 answered, 2 user-input error, 1 internal failure (the CLI's exit codes)
+    image: bytes | None = None
+
+
+async def answer_line(core: Core, line: str, lang: Lang, *, page: int = 0, chart: bool = False) -> Outcome:
+    """A console line to an answer, the chart waited for (no 3 s window here); never raises."""
+    try:
+        request = parse_request(line, core.facts)
+        response = await core.respond(request, lang, page=page, chart=chart, wait_for_chart=True)
+        return Outcome(response.answer, 0, response.image)
+    except UserInputError as exc:
+        return Outcome(core.error(exc, lang), 2)
+    except Exception:
+        error_id = new_error_id()
+        log.exception("internal error %s answering %r", error_id, line)
+        return Outcome(core.internal_error(lang, error_id), 1)
 
 
 def system_lang() -> Lang:
@@ -25,9 +52,9 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
 
     A chart is drawn only when it has somewhere to go: --chart-dir, or the --json payload's attachment.
     """
-    outcome = await core.answer_line(line, lang, chart=as_json or chart_dir is not None)
+    outcome = await answer_line(core, line, lang, chart=as_json or chart_dir is not None)
     if as_json:
-        from bot.discord_wire.payload import message_payload  # discord.py only for --json, never for plain answers
+        from bot.discord_wire.message import message_payload
 
         payload = message_payload(outcome.answer, outcome.image)
         out.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
@@ -43,7 +70,7 @@ async def ask(core: Core, line: str, lang: Lang, *, as_json: bool, out: TextIO, 
     while outcome.status == 0 and any(
         c.action == "page" and c.value == str(page) and not c.disabled for c in outcome.answer.controls
     ):
-        outcome = await core.answer_line(line, lang, page=page)
+        outcome = await answer_line(core, line, lang, page=page)
         out.write("\n" + answer_text(outcome.answer) + "\n")
         page += 1
     return outcome.status

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.answers.build import AnswerContext, answer, answer_error, source_pages
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Topic, UserInputError, parse_request
 from bot.domain.facts import Lang, load_facts
 

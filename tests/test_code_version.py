@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from bot.answers import core as core_module
+from bot.answers import cache as core_module
 from bot.answers.core import Core, code_version, hash_answer_code
 
 

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from bot.answers.build import AnswerContext, answer
 from bot.answers.components import MAX_CUSTOM_ID, ComponentIdTooLong, control_custom_id, decode, encode
 from bot.answers.requests import Command, InflowRequest, UserInputError, build_request, parse_request
-from bot.discord_wire.payload import message_payload
+from bot.discord_wire.message import message_payload
 from bot.domain.facts import LANGS, Lang
 from bot.domain.inflow import Pool
 

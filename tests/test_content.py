@@ -12,7 +12,7 @@ import pytest
 
 from bot.answers import formatting
 from bot.answers.build import TIMELINE_STEPS_PER_PAGE, AnswerContext, answer
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Topic, parse_request
 from bot.domain.allocation import parse_allocation
 from bot.domain.facts import Lang
@@ -445,14 +445,13 @@ def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:
     assert Topic("timeline") is Topic.TIMELINE
     select = next(c for c in ask(ctx, "/401k", "zh-TW").controls if c.kind == "select")
     assert ("timeline", "時間軸") in select.options and len(select.options) <= 25
-    from bot.gateway.cog import _TOPIC_NAMES
-
-    assert _TOPIC_NAMES["timeline"] == ctx.facts.label("topics", "timeline", "en")
+    topic = next(o for o in ctx.facts.labels.slash["401k"].options if o.name == "topic")
+    assert topic.choices == "topics" and "timeline" in ctx.facts.labels.topics  # the cog's choices come from here
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: AnswerContext) -> None:
-    from bot.answers.render import limit_violations
+    from bot.answers.model import limit_violations
     from bot.domain.facts import LANGS
     from tests.answer_matrix import Case
 

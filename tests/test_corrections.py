@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.answers.build import AnswerContext, answer
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import parse_request
 from bot.domain.facts import LANGS, Lang
 from tests.answer_matrix import CASES, shown_text

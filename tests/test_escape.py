@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.answers.core import Core
-from bot.answers.render import Answer, escape, limit_violations
+from bot.answers.model import Answer, limit_violations
+from bot.answers.render import escape
 from bot.answers.requests import UserInputError
 from bot.domain.facts import Lang
 

@@ -13,7 +13,8 @@ from bot.answers import formatting
 from bot.answers.build import AnswerContext, answer, source_pages
 from bot.answers.components import MAX_CUSTOM_ID, control_custom_id, decode
 from bot.answers.core import Core
-from bot.answers.render import Answer, Renderer, limit_violations
+from bot.answers.model import Answer, limit_violations
+from bot.answers.render import Renderer
 from bot.answers.requests import Command, FaqRequest, UserInputError, parse_request
 from bot.domain.facts import LANGS, ConfigError, Facts, Lang, load_facts
 from bot.domain.paths import config_dir

@@ -73,7 +73,7 @@ def test_parity_catches_a_figure_shown_in_one_language_only(facts: Facts, tmp_pa
 
 
 def test_facts_used_survive_the_answer_cache_round_trip(ctx: AnswerContext) -> None:
-    from bot.answers.render import answer_from_json, answer_to_json
+    from bot.answers.model import answer_from_json, answer_to_json
 
     result = answer(parse_request("/inflow 2%", ctx.facts), "zh-TW", ctx)
     assert answer_from_json(answer_to_json(result)) == result

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import Command, build_request
+from bot.console import answer_line
 from bot.domain import plausible
 from bot.domain.facts import Facts
 from bot.domain.inflow import MarketCap
@@ -281,7 +282,7 @@ async def test_inflow_with_an_absurd_btc_price_answers_with_the_labelled_config_
 ) -> None:
     api.prices = POISONED_PRICES["btc beyond Decimal's context"]
     core = Core(facts, renderer, make_market(session, api, facts, FakeClock()))
-    outcome = await core.answer_line("/inflow 2%", lang)  # type: ignore[arg-type]
+    outcome = await answer_line(core, "/inflow 2%", lang)  # type: ignore[arg-type]
     assert outcome.status == 0
     market = outcome.answer.fields[-1].value
     assert (
@@ -313,7 +314,7 @@ class AbsurdSource:
 )
 async def test_the_core_checks_any_market_source(figures: dict[str, Decimal], facts: Facts, renderer: Renderer) -> None:
     core = Core(facts, renderer, AbsurdSource(**figures))
-    outcome = await core.answer_line("/inflow 2%", "en")
+    outcome = await answer_line(core, "/inflow 2%", "en")
     assert outcome.status == 0
     assert outcome.answer.fields[-1].value.endswith("(Press reports citing CoinGecko; no live data)")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.answers.build import ERROR_CODES, AnswerContext, answer, answer_error
-from bot.answers.render import limit_violations
+from bot.answers.model import limit_violations
 from bot.answers.requests import Topic, UserInputError, parse_request
 from bot.domain.facts import LANGS, Lang
 

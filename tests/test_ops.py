@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -212,17 +213,26 @@ def _settings(path: Path, token: str | None = None) -> Settings:
 
 async def test_health(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
-    assert check_health(_settings(path)) == (False, f"store {path} does not exist (has the bot started?)")
+    assert await asyncio.to_thread(check_health, _settings(path)) == (
+        False,
+        f"store {path} does not exist (has the bot started?)",
+    )
     async with SQLiteStore(path) as store:
-        assert check_health(_settings(path))[0]  # console mode: a readable store is enough
-        assert check_health(_settings(path, FAKE_TOKEN)) == (False, "the gateway has not been seen yet")
+        assert (await asyncio.to_thread(check_health, _settings(path)))[0]  # console mode: a readable store is enough
+        assert await asyncio.to_thread(check_health, _settings(path, FAKE_TOKEN)) == (
+            False,
+            "the gateway has not been seen yet",
+        )
         now = time.time()
         await store.set_meta(HEARTBEAT_KEY, str(now - 30))
-        assert check_health(_settings(path, FAKE_TOKEN), now=now) == (True, "ok: gateway seen 30 s ago")
-        healthy, reason = check_health(_settings(path, FAKE_TOKEN), now=now + 600)
+        assert await asyncio.to_thread(check_health, _settings(path, FAKE_TOKEN), now=now) == (
+            True,
+            "ok: gateway seen 30 s ago",
+        )
+        healthy, reason = await asyncio.to_thread(check_health, _settings(path, FAKE_TOKEN), now=now + 600)
         assert not healthy and "last seen 630 s ago" in reason
     path.write_bytes(b"garbage" * 1000)
-    healthy, reason = check_health(_settings(path))
+    healthy, reason = await asyncio.to_thread(check_health, _settings(path))
     assert not healthy and reason.startswith(f"no store: BOT_DB_PATH {path} is not a SQLite database")
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from bot.answers import formatting
 from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error, source_pages
-from bot.answers.render import Answer, Renderer, escape, limit_violations
+from bot.answers.model import Answer, limit_violations
+from bot.answers.render import Renderer, escape
 from bot.answers.requests import UserInputError, parse_request
 from bot.domain.facts import LANGS, Facts, Lang
 
@@ -99,7 +100,7 @@ def test_bad_input_is_an_ephemeral_localised_error(line: str, ctx: AnswerContext
 
 
 def test_limit_checker_catches_every_kind_of_violation() -> None:
-    from bot.answers.render import EmbedField
+    from bot.answers.model import EmbedField
 
     bad = Answer(
         lang="en",

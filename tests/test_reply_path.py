@@ -17,6 +17,7 @@ import pytest
 from bot.answers.core import CHART_UNAVAILABLE, PNG_SIGNATURE, Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
+from bot.console import answer_line
 from bot.domain.facts import Facts, Lang
 from bot.domain.inflow import Estimate
 from bot.infra.background import BackgroundWrites
@@ -157,7 +158,7 @@ async def test_the_console_waits_for_its_chart(facts: Facts, renderer: Renderer)
         return FAKE_PNG
 
     core = Core(facts, renderer, chart_renderer=slow, chart_deadline_seconds=0.01)
-    outcome = await core.answer_line("/inflow 2%", "en", chart=True)  # `ask --json` / `--chart-dir`: no 3 s window
+    outcome = await answer_line(core, "/inflow 2%", "en", chart=True)  # `ask --json` / `--chart-dir`: no 3 s window
     assert outcome.image == FAKE_PNG and outcome.answer.image == "inflow.png"
     await core.close()
 

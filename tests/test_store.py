@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable, migrations
+from tests.helpers import scrubbed_env
 
 
 class FakeClock:
@@ -275,8 +275,8 @@ def _in_read_only_mount(
         ["unshare", "-m", "sh", "-c", script, str(directory), *command],
         capture_output=True,
         text=True,
-        cwd=REPO,
-        env={**os.environ, **(env or {})},
+        cwd=directory.parent,  # outside the checkout: a developer's .env there must not configure this bot
+        env=scrubbed_env(**(env or {})),
         timeout=60,
         check=False,
     )
@@ -389,3 +389,18 @@ async def test_a_read_that_began_before_a_commit_never_becomes_the_copy(
         gate.set()
         assert await early == "en"  # began before the commit: the old value is fine for it
         assert await store.get_language("user", 1) == "zh-CN"  # the late, older read did not become the copy
+
+
+async def test_a_member_s_own_save_goes_before_queued_background_cache_writes(tmp_path: Path) -> None:
+    async with SQLiteStore(tmp_path / "bot.sqlite3", write_timeout=60) as store:
+        value = b"x" * 200_000  # each cache write takes a moment, as a chart's does
+        queued = [asyncio.ensure_future(store.cache_put(f"chart:{i}", value, 600)) for i in range(256)]
+        await asyncio.sleep(0)  # every background write is waiting for the writer
+        started = time.perf_counter()
+        await store.set_language("user", 1, "zh-TW")
+        seconds = time.perf_counter() - started
+        written_first = sum(task.done() for task in queued)
+        assert all(await asyncio.gather(*queued))  # they all still happen, after it
+        assert await store.get_language("user", 1) == "zh-TW"
+    print(f"/language save behind 256 queued cache writes: {seconds * 1000:.0f} ms, {written_first} written first")
+    assert written_first <= 1  # at most the one already running

@@ -12,7 +12,7 @@ import pytest
 
 from bot.domain.facts import Facts
 from bot.infra.market import MarketData
-from bot.store import SQLiteStore, Store, StoreUnavailable
+from bot.store import MalformedId, SQLiteStore, Store, StoreUnavailable
 from bot.store.base import SNAPSHOTS_KEPT, Preference
 from bot.store.postgres import PostgresStore
 from tests.fake_market import FakeMarketAPI
@@ -276,3 +276,57 @@ async def test_languages_and_cooldown_read_both_and_count_the_use_across_process
         assert wait == pytest.approx(20.0)  # the third use within 30 s: the first leaves the window at +30
         assert await second.cooldown_hit(1, rate=2, per=30.0) == pytest.approx(20.0)  # the same window
         assert await first.languages_and_cooldown(2, 6, rate=2, per=30.0) == (None, None, 0.0)
+
+
+async def test_an_unusable_store_lets_a_process_act_alone_on_both_backends(unusable_store: Store) -> None:
+    async with unusable_store as store:
+        assert await store.try_lease("market_fetch", 600)  # nothing to coordinate through: not "someone else has it"
+        assert await store.first_sighting("interaction:1", 600) is None  # cannot say; the caller's memory decides
+        assert await store.check() == store.problem
+
+
+async def test_a_healthy_store_passes_its_check(new_store: Factory) -> None:
+    async with new_store() as store:
+        assert await store.check() is None
+
+
+async def test_ids_at_or_above_2_63_are_malformed_not_errors(new_store: Factory) -> None:
+    async with new_store() as store:
+        await store.set_language("user", 2**63 - 1, "en")  # the largest id there is
+        assert await store.get_language("user", 2**63 - 1) == "en"
+        for ident in (2**63, 2**64 - 1, -1):
+            with pytest.raises(MalformedId):
+                await store.set_language("user", ident, "en")
+            assert await store.get_language("guild", ident) is None
+            assert await store.get_languages(ident, 1) == (None, None)
+            assert await store.get_languages(1, ident) == (None, None)
+            assert await store.cooldown_hit(ident, 5, 30.0) == 0
+            assert await store.languages_and_cooldown(ident, None, 5, 30.0) == (None, None, 0.0)
+        await store.set_language("user", 1, "zh-TW")  # the store is fine afterwards
+        assert await store.get_language("user", 1) == "zh-TW"
+
+
+async def test_an_interaction_is_first_seen_once_across_processes_within_its_window(new_store: Factory) -> None:
+    clock = FakeClock()
+    async with new_store(clock=clock) as first, new_store(clock=clock) as second:
+        assert await first.first_sighting("interaction:1", 600) is True
+        assert await second.first_sighting("interaction:1", 600) is False
+        assert await first.first_sighting("interaction:1", 600) is False
+        assert await second.first_sighting("interaction:2", 600) is True
+        clock.now += 601
+        assert await second.first_sighting("interaction:1", 600) is True  # the window has passed
+
+
+async def test_a_reset_is_a_dated_choice_that_an_older_import_does_not_undo(new_store: Factory) -> None:
+    clock = FakeClock(2000.0)
+    async with new_store(clock=clock) as store:
+        await store.set_language("user", 1, "zh-TW")
+        clock.now = 3000.0
+        await store.set_language("user", 1, None)
+        assert await store.get_language("user", 1) is None
+        assert await store.get_languages(1, None) == (None, None)
+        assert await store.preferences() == [Preference("user", 1, None, 3000.0)]
+        assert await store.import_preferences([Preference("user", 1, "en", 2500.0)]) == 0  # older than the reset
+        assert await store.get_language("user", 1) is None
+        assert await store.import_preferences([Preference("user", 1, "en", 3500.0)]) == 1  # newer: it wins
+        assert await store.get_language("user", 1) == "en"

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -26,6 +26,7 @@ from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable
 from bot.store.postgres import PostgresStore, migrations
+from tests.helpers import scrubbed_env
 from tests.pg_fixtures import with_database
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,15 +40,17 @@ def _closed_port() -> int:
 
 
 def _cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        cwd=REPO,
-        timeout=60,
-        check=False,
-    )
+    """`python -m bot ARGS` outside the checkout (a developer's .env there must not configure it), settings given."""
+    with tempfile.TemporaryDirectory(prefix="k401-cli-") as folder:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            capture_output=True,
+            text=True,
+            env=scrubbed_env(**{"BOT_DB_PATH": str(Path(folder) / "bot.sqlite3"), **env}),
+            cwd=folder,
+            timeout=60,
+            check=False,
+        )
 
 
 class TcpProxy:

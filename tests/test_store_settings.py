@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.infra.settings import Settings, parse_shard_ids
+from tests.helpers import scrubbed_env
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,10 +52,15 @@ def test_database_url_is_a_secret_and_must_be_postgresql() -> None:
         Settings(BOT_DATABASE_POOL_MAX=0)
 
 
-def test_a_bad_shard_setting_is_one_line_at_start() -> None:
-    env = {**os.environ, "BOT_SHARD_COUNT": "2", "BOT_SHARD_IDS": "0-2"}
+def test_a_bad_shard_setting_is_one_line_at_start(tmp_path: Path) -> None:
+    env = scrubbed_env(BOT_SHARD_COUNT="2", BOT_SHARD_IDS="0-2")
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "check-config"], capture_output=True, text=True, env=env, cwd=REPO, check=False
+        [sys.executable, "-m", "bot", "check-config"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        check=False,
     )
     assert result.returncode == 2
     assert result.stderr.strip() == (

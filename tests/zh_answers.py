@@ -8,7 +8,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from bot.answers.build import ERROR_CODES, AnswerContext, answer, answer_error, answer_language, source_pages
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import (
     LANGUAGE_CHOICES,
     FaqRequest,

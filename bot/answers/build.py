@@ -7,7 +7,8 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 
-from bot.answers.render import COLORS, Answer, Control, Renderer
+from bot.answers.model import COLORS, Answer, Control
+from bot.answers.render import Renderer
 from bot.answers.requests import (
     FaqRequest,
     HelpRequest,

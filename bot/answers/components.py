@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answers.render import Answer, Control
+from bot.answers.model import Answer, Control
 from bot.answers.requests import Command
 from bot.domain.facts import Lang, parse_lang
 

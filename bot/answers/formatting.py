@@ -8,15 +8,22 @@ readers write them, no space before 億/兆). Simplified Chinese (mainland, CLDR
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from decimal import Decimal
 
+from babel import Locale
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_compact_decimal, format_decimal
+from babel.numbers import NumberPattern, format_compact_decimal, parse_pattern
 
 from bot.domain.facts import Fact, Lang
 
 BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW", "zh-CN": "zh_Hans_CN"}
+# Parsed once, not on every number: an /inflow answer writes ~60 of them.
+_LOCALES: dict[Lang, Locale] = {lang: Locale.parse(code) for lang, code in BABEL_LOCALE.items()}
+# Every function here is pure, and answers repeat the same figures (the config's, the scenario table's), so results
+# are kept, bounded. The Decimal's exponent is part of each key: 2 and 2.0 are equal but need not print alike.
+_MEMO = 4096
 _COMPACT_FROM = Decimal(1_000_000)  # below a million, full digits read better than "12.3 thousand"
 _SMALLEST_PERCENT = Decimal("0.01")
 _COMPACT_PARTS = re.compile(r"^(\d+(?:\.\d+)?)(\D*)$")
@@ -28,17 +35,35 @@ def _grouped_compact(compact: str, lang: Lang) -> str:
     return compact if match is None else number(Decimal(match[1]), lang) + match[2]
 
 
+@functools.cache
+def _number_pattern(max_fraction_digits: int) -> NumberPattern:
+    return parse_pattern("#,##0" + ("." + "#" * max_fraction_digits if max_fraction_digits else ""))
+
+
 def number(value: Decimal, lang: Lang, *, max_fraction_digits: int = 2) -> str:
-    pattern = "#,##0" + ("." + "#" * max_fraction_digits if max_fraction_digits else "")
-    return str(format_decimal(value, format=pattern, locale=BABEL_LOCALE[lang]))
+    return _number(value, _exponent(value), lang, max_fraction_digits)
+
+
+def _exponent(value: Decimal) -> int | str:
+    return value.as_tuple().exponent
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _number(value: Decimal, _exponent: int | str, lang: Lang, max_fraction_digits: int) -> str:
+    return str(_number_pattern(max_fraction_digits).apply(value, _LOCALES[lang]))
 
 
 def money(amount: Decimal, lang: Lang) -> str:
     """US dollars, compact for large amounts: '$434 billion' / '4,340億美元' / '4340亿美元'."""
+    return _money(amount, _exponent(amount), lang)
+
+
+@functools.lru_cache(maxsize=_MEMO)
+def _money(amount: Decimal, _exponent: int | str, lang: Lang) -> str:
     if lang == "zh-CN":
         return _money_zh_cn(amount)
     if amount >= _COMPACT_FROM:
-        digits = str(format_compact_decimal(amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2))
+        digits = str(format_compact_decimal(amount, format_type="long", locale=_LOCALES[lang], fraction_digits=2))
         if lang == "zh-TW":
             digits = _grouped_compact(digits, lang)
     else:
@@ -49,7 +74,7 @@ def money(amount: Decimal, lang: Lang) -> str:
 def _money_zh_cn(amount: Decimal) -> str:
     # CLDR zh_Hans counts in 万 (10^4), 亿 (10^8) and 万亿 (10^12): 4340亿美元, 8.7万亿美元.
     if amount >= _COMPACT_FROM:
-        locale = BABEL_LOCALE["zh-CN"]
+        locale = _LOCALES["zh-CN"]
         return f"{format_compact_decimal(amount, format_type='long', locale=locale, fraction_digits=2)}美元"
     return f"{number(amount, 'zh-CN')}美元"
 
@@ -68,16 +93,18 @@ def exact_percent(value: Decimal, lang: Lang) -> str:
     return f"{number(value, lang, max_fraction_digits=digits)}%"
 
 
+@functools.lru_cache(maxsize=_MEMO)
 def date(value: dt.date, lang: Lang) -> str:
     """'Mar 31, 2025' / '2025年3月31日'."""
-    return str(format_date(value, format="medium" if lang == "en" else "long", locale=BABEL_LOCALE[lang]))
+    return str(format_date(value, format="medium" if lang == "en" else "long", locale=_LOCALES[lang]))
 
 
+@functools.lru_cache(maxsize=_MEMO)
 def timestamp(value: dt.datetime, lang: Lang) -> str:
     """A UTC time: 'Nov 30, 2026, 02:10 UTC' / '2026年11月30日 02:10 UTC'."""
     utc = value.astimezone(dt.UTC)
     pattern = "MMM d, y, HH:mm" if lang == "en" else "y年M月d日 HH:mm"
-    return f"{format_datetime(utc, pattern, locale=BABEL_LOCALE[lang])} UTC"
+    return f"{format_datetime(utc, pattern, locale=_LOCALES[lang])} UTC"
 
 
 def fact_value(fact: Fact, lang: Lang) -> str:
@@ -89,9 +116,7 @@ def fact_value(fact: Fact, lang: Lang) -> str:
     if fact.unit == "people_million":
         if lang == "en":
             return f"{number(fact.value, lang)} million"
-        compact = str(
-            format_compact_decimal(fact.amount, format_type="long", locale=BABEL_LOCALE[lang], fraction_digits=2)
-        )
+        compact = str(format_compact_decimal(fact.amount, format_type="long", locale=_LOCALES[lang], fraction_digits=2))
         return f"{_grouped_compact(compact, lang) if lang == 'zh-TW' else compact}人"
     suffixes: dict[str, dict[Lang, str]] = {
         "years": {"en": " years", "zh-TW": "歲", "zh-CN": "岁"},

@@ -15,43 +15,21 @@ Answer.facts_used, so tests can prove that every language states the same facts.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from collections.abc import Callable, Iterable
 from contextvars import ContextVar
-from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import jinja2
 
 from bot.answers import formatting
+from bot.answers.model import Answer, EmbedField
 from bot.domain.facts import LANGS, Fact, Facts, Lang, Source, TimelineStep
 from bot.domain.paths import templates_dir
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
-
-# Discord's limits on one message (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
-LIMITS = {
-    "title": 256,
-    "description": 4096,
-    "fields": 25,
-    "field_name": 256,
-    "field_value": 1024,
-    "footer": 2048,
-    "embed_total": 6000,
-    "content": 2000,
-}
-
-COLORS = {
-    "info": 0x2B6CB0,
-    "inflow": 0x2F855A,
-    "opinions": 0x6B46C1,
-    "sources": 0x4A5568,
-    "error": 0xC53030,
-    "faq": 0xB7791F,
-}
 
 # Every character str.splitlines() breaks on (so does _tidy(), and Discord shows them as new lines): \n \r \v \f,
 # the file/group/record separators \x1c-\x1e, NEL \x85, and U+2028 / U+2029. They become spaces *before*
@@ -95,101 +73,6 @@ def escape(text: str) -> str:
 def _escape_line_start(match: re.Match[str]) -> str:
     spaces, marker = match[1], match[2]
     return f"{spaces}{marker[:-1]}\\." if marker[0].isdigit() else f"{spaces}\\{marker}"  # "1\. ", "\# ", "\- "
-
-
-@dataclass(frozen=True)
-class EmbedField:
-    name: str
-    value: str
-    inline: bool = False
-
-
-@dataclass(frozen=True)
-class Control:
-    """A button or select the answer offers; the Discord layer turns it into a component."""
-
-    kind: Literal["button", "select"]
-    action: str  # e.g. "topic", "page", "lang"
-    label: str
-    value: str = ""
-    options: tuple[tuple[str, str], ...] = ()  # (value, label) for selects
-    disabled: bool = False
-
-
-@dataclass(frozen=True)
-class Answer:
-    lang: Lang
-    title: str
-    description: str
-    fields: tuple[EmbedField, ...] = ()
-    footer: str = ""
-    color: int = COLORS["info"]
-    url: str | None = None
-    image: str | None = None  # attachment file name, e.g. "inflow.png"
-    content: str | None = None
-    controls: tuple[Control, ...] = ()
-    ephemeral: bool = False
-    is_error: bool = False
-    state: dict[str, str] = field(default_factory=dict)  # what a component needs to re-render this answer
-    facts_used: tuple[str, ...] = ()  # sorted fact ids / "source:…" / "opinion:…" / "timeline:…" keys it stated
-
-    def embed_text_length(self) -> int:
-        return (
-            len(self.title)
-            + len(self.description)
-            + len(self.footer)
-            + sum(len(f.name) + len(f.value) for f in self.fields)
-        )
-
-
-def limit_violations(answer: Answer) -> list[str]:
-    """Every way the answer breaks Discord's limits or shows template debris; empty when it is fine."""
-    problems: list[str] = []
-
-    def check(name: str, text: str, limit: int) -> None:
-        if len(text) > limit:
-            problems.append(f"{name} is {len(text)} > {limit}")
-
-    check("title", answer.title, LIMITS["title"])
-    check("description", answer.description, LIMITS["description"])
-    check("footer", answer.footer, LIMITS["footer"])
-    check("content", answer.content or "", LIMITS["content"])
-    if len(answer.fields) > LIMITS["fields"]:
-        problems.append(f"{len(answer.fields)} fields > {LIMITS['fields']}")
-    for index, f in enumerate(answer.fields):
-        check(f"field {index} name", f.name, LIMITS["field_name"])
-        check(f"field {index} value", f.value, LIMITS["field_value"])
-        if not f.name.strip() or not f.value.strip():
-            problems.append(f"field {index} is empty")
-    if answer.embed_text_length() > LIMITS["embed_total"]:
-        problems.append(f"embed text is {answer.embed_text_length()} > {LIMITS['embed_total']}")
-    if not answer.title.strip():
-        problems.append("title is empty")
-    texts = [answer.title, answer.description, answer.footer, answer.content or ""]
-    texts += [f.name for f in answer.fields] + [f.value for f in answer.fields]
-    for text in texts:
-        if "None" in text.split() or re.search(r"\{\{|\}\}|\{%|%\}|\{#|#\}", text):
-            problems.append(f"template debris in {text[:60]!r}")
-    return problems
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def fit_to_limits(answer: Answer) -> Answer:
-    """Last-resort guard so a long config edit can never make Discord reject an answer."""
-    fields = tuple(
-        EmbedField(_clip(f.name, LIMITS["field_name"]), _clip(f.value, LIMITS["field_value"]), f.inline)
-        for f in answer.fields[: LIMITS["fields"]]
-    )
-    return replace(
-        answer,
-        title=_clip(answer.title, LIMITS["title"]),
-        description=_clip(answer.description, LIMITS["description"]),
-        footer=_clip(answer.footer, LIMITS["footer"]),
-        fields=fields,
-    )
 
 
 def _tidy(text: str) -> str:
@@ -332,18 +215,6 @@ def _tree_hash(directory: Path) -> str:
     for path in sorted(directory.rglob("*.j2")):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
-
-
-def answer_to_json(answer: Answer) -> bytes:
-    return json.dumps(asdict(answer), ensure_ascii=False).encode()
-
-
-def answer_from_json(data: bytes) -> Answer:
-    raw = json.loads(data)
-    raw["fields"] = tuple(EmbedField(**f) for f in raw["fields"])
-    raw["controls"] = tuple(Control(**{**c, "options": tuple(tuple(o) for o in c["options"])}) for c in raw["controls"])
-    raw["facts_used"] = tuple(raw.get("facts_used", ()))
-    return Answer(**raw)
 
 
 _ANSWER_EXTRAS = {"color", "url", "image", "controls", "ephemeral", "is_error", "state"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 
 _LINK = re.compile(r"\[([^\]]+)\]\((https?://[^)]+)\)")
 

@@ -309,8 +309,27 @@ class OpinionsFile(_Strict):
     opinion: list[Opinion] = Field(min_length=1)
 
 
+class SlashOption(_Strict):
+    """One option of a slash command as Discord declares it; its name and description are labels (option_names.*,
+    option_descriptions.*), its choices a label group (topics, pools, ...) in that group's order."""
+
+    name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    type: Literal["string", "boolean"] = "string"
+    required: bool = False
+    choices: str | None = None
+    max_length: int | None = Field(default=None, ge=1, le=6000)
+    autocomplete: bool = False
+
+
+class SlashCommand(_Strict):
+    options: list[SlashOption] = []
+
+
 class Labels(_Strict):
-    """What people see for commands, topics, pools, stances, languages and controls, in both languages."""
+    """What people see for commands, topics, pools, stances, languages and controls, in both languages, and the
+    slash commands' declarations ([slash.*]): the gateway's cog is generated from them."""
+
+    slash: dict[str, SlashCommand]
 
     commands: dict[str, Localized]
     topics: dict[str, Localized]
@@ -462,6 +481,25 @@ def _check_faq(path: Path, parsed: FaqFile) -> None:
                 raise ConfigError(f"{path}: entry {entry}, field 'related': unknown question {related!r}")
 
 
+def _check_slash(path: Path, labels: Labels) -> None:
+    """Every declared command and option has its labels; every choice list names a label group."""
+    for name, command in labels.slash.items():
+        if name not in labels.commands:
+            raise ConfigError(f"{path}: entry slash.{name}: no label commands.{name}")
+        for option in command.options:
+            for group in ("option_names", "option_descriptions"):
+                if option.name not in getattr(labels, group):
+                    raise ConfigError(
+                        f"{path}: entry slash.{name}, option {option.name!r}: no label {group}.{option.name}"
+                    )
+            if option.choices is not None and not isinstance(getattr(labels, option.choices, None), dict):
+                raise ConfigError(
+                    f"{path}: entry slash.{name}, option {option.name!r}: no label group {option.choices!r}"
+                )
+            if option.choices is not None and option.type != "string":
+                raise ConfigError(f"{path}: entry slash.{name}, option {option.name!r}: choices need type 'string'")
+
+
 def _add_simplified(node: Any, simplify: Simplifier) -> None:
     """Give every Localized text in the loaded config its zh-CN form, converted once, here."""
     if isinstance(node, Localized):
@@ -497,6 +535,7 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         missing = sorted(set(required) - set(getattr(labels, group)))
         if missing:
             raise ConfigError(f"{labels_path}: entry {group}, field {missing[0]!r}: missing label")
+    _check_slash(labels_path, labels)
 
     overrides_path = directory / OVERRIDES_FILE
     try:

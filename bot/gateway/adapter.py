@@ -14,15 +14,23 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.answers.render import Answer
-from bot.discord_wire.payload import NO_MENTIONS, build_embed, build_files, build_view
+from bot.answers.model import Answer
+from bot.gateway.objects import NO_MENTIONS, build_embed, build_files, build_view
 from bot.infra.memo import LruCache
-from bot.interactions import Interaction, InteractionHandler, Kind, Outcome, Reply, ReplyKind
+from bot.interactions import (
+    DRAIN_SECONDS,
+    Delivery,
+    Interaction,
+    InteractionHandler,
+    Kind,
+    Outcome,
+    Reply,
+    ReplyKind,
+    delivery_of,
+)
 from bot.interactions.model import OptionValue
 
 log = logging.getLogger(__name__)
-
-DRAIN_SECONDS = 10.0
 
 
 def message_custom_ids(message: discord.Message | None) -> tuple[str, ...]:
@@ -176,7 +184,7 @@ class GatewayTransport:
         if outcome.final is None:
             return
         final = await outcome.final
-        if first.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+        if delivery_of(first, final) is Delivery.FOLLOW_UP:
             await interaction.followup.send(**self._message_kwargs(final))  # an error: private, the message stays
         else:
             await interaction.edit_original_response(**self._edit_kwargs(final))

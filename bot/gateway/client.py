@@ -16,13 +16,12 @@ from discord.ext import commands
 
 from bot.answers.build import new_error_id
 from bot.answers.core import Core
-from bot.answers.requests import lang_from_locale
-from bot.discord_wire.payload import NO_MENTIONS
-from bot.gateway.adapter import DRAIN_SECONDS, GatewayTransport, neutral
+from bot.gateway.adapter import GatewayTransport, neutral
+from bot.gateway.objects import NO_MENTIONS
 from bot.gateway.translator import LabelTranslator
 from bot.infra.cooldown import Cooldown, cooldown_for
 from bot.infra.health import HEARTBEAT_SECONDS, heartbeat_key
-from bot.interactions import InteractionHandler, Kind, log_interaction
+from bot.interactions import DRAIN_SECONDS, InteractionHandler, Kind, log_interaction
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -48,11 +47,11 @@ class K401Tree(app_commands.CommandTree["K401Bot"]):
         log.error("error %s in /%s", error_id, name, exc_info=getattr(error, "original", error))
         # The namespace iterates as (name, value) pairs; it is not a mapping.
         options = {k: v for k, v in interaction.namespace}
+        neutral_interaction = neutral(interaction, Kind.COMMAND, name=name)
         try:
-            answer = bot.core.internal_error(lang_from_locale(interaction.locale.value), error_id)
-            await bot.gateway.send_error(interaction, answer)
+            await bot.gateway.send_error(interaction, await bot.handler.apology(neutral_interaction, error_id))
         finally:
-            log_interaction(neutral(interaction, Kind.COMMAND, name=name), name, options, None, f"error:{error_id}")
+            log_interaction(neutral_interaction, name, options, None, f"error:{error_id}")
 
 
 class K401Bot(commands.AutoShardedBot):

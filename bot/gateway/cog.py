@@ -1,68 +1,101 @@
-"""The slash commands: declarations for Discord (names, options, translations) and glue to the gateway transport.
+"""The slash commands, generated from config/commands.toml ([slash.*] and the labels), and glue to the transport.
 
-Loaded as an extension (`bot.load_extension("bot.gateway.cog")`); each callback hands plain option values to the
-transport-neutral handler through `bot.gateway`.
+Loaded as an extension (`bot.load_extension("bot.gateway.cog")`). Each command's callback hands its plain option
+values to the transport-neutral handler through the gateway transport (bot.gateway.adapter); nothing here knows what
+a command answers. Adding a command is a [slash.NAME] entry with its labels, and a case in the handler.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+import inspect
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any
 
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.answers.requests import LANGUAGE_CHOICES, Topic
 from bot.discord_wire.components import looks_like_ours
-from bot.domain.facts import STANCES
-from bot.domain.inflow import Pool
+from bot.domain.facts import Labels, SlashCommand, SlashOption
 from bot.gateway.translator import key_str
 
 if TYPE_CHECKING:
     from bot.gateway.client import K401Bot
 
-F = TypeVar("F", bound=Callable[..., Any])
+Callback = Callable[..., Coroutine[Any, Any, None]]
 
 
-def _describe(**options: str) -> Callable[[F], F]:
-    return cast(
-        Callable[[F], F],
-        app_commands.describe(**{k: key_str(v, f"option_descriptions.{k}") for k, v in options.items()}),
+def _annotation(option: SlashOption) -> Any:
+    if option.type == "boolean":
+        return bool
+    if option.max_length is not None:
+        return app_commands.Range[str, 1, option.max_length]
+    return str
+
+
+def _parameter(option: SlashOption) -> inspect.Parameter:
+    default: Any = inspect.Parameter.empty if option.required else (False if option.type == "boolean" else None)
+    annotation = _annotation(option)
+    if not option.required and option.type != "boolean":
+        annotation = annotation | None
+    return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation)
+
+
+def build_command(
+    bot: K401Bot, name: str, declared: SlashCommand, labels: Labels
+) -> app_commands.Command[Any, ..., None]:
+    """One slash command: options, English texts with translation keys, choices and autocomplete from the config."""
+
+    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+        await bot.gateway.command(interaction, name, options)
+
+    interaction_parameter = inspect.Parameter(
+        "interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction
     )
+    callback.__signature__ = inspect.Signature(  # type: ignore[attr-defined]  # discord.py reads the signature
+        [interaction_parameter, *(_parameter(o) for o in declared.options)]
+    )
+    callback.__qualname__ = callback.__name__ = f"slash_{name}"
+    decorated: Any = callback
+    for option in declared.options:
+        texts = labels.option_names[option.name], labels.option_descriptions[option.name]
+        decorated = app_commands.rename(**{option.name: key_str(texts[0].en, f"option_names.{option.name}")})(decorated)
+        decorated = app_commands.describe(**{option.name: key_str(texts[1].en, f"option_descriptions.{option.name}")})(
+            decorated
+        )
+        if option.choices is not None:
+            group: dict[str, Any] = getattr(labels, option.choices)
+            choices = [
+                app_commands.Choice(name=key_str(text.en, f"{option.choices}.{value}"), value=value)
+                for value, text in group.items()
+            ]
+            decorated = app_commands.choices(**{option.name: choices})(decorated)
+        if option.autocomplete:
+            decorated = app_commands.autocomplete(**{option.name: _suggest(bot, name, option.name)})(decorated)
+    description = key_str(labels.commands[name].en, f"commands.{name}")
+    return app_commands.command(name=name, description=description)(decorated)
 
 
-def _rename(*names: str) -> Callable[[F], F]:
-    return cast(Callable[[F], F], app_commands.rename(**{n: key_str(n, f"option_names.{n}") for n in names}))
+def _suggest(bot: K401Bot, command: str, option: str) -> Callable[..., Any]:
+    async def suggest(interaction: discord.Interaction[Any], current: str) -> list[app_commands.Choice[str]]:
+        return await bot.gateway.autocomplete(interaction, command, option, current)
 
-
-def _choices(group: str, values: tuple[str, ...], english: dict[str, str]) -> list[app_commands.Choice[str]]:
-    return [app_commands.Choice(name=key_str(english[v], f"{group}.{v}"), value=v) for v in values]
-
-
-_TOPIC_NAMES = {
-    "overview": "Overview",
-    "rules": "How a 401(k) works",
-    "scale": "How big the money is",
-    "order": "The executive order",
-    "channels": "How crypto would get in",
-    "impact": "Market reaction and impact",
-    "risks": "Risks and open questions",
-    "timeline": "Timeline: before and after the order",
-}
-_POOL_NAMES = {"401k": "401(k) plans", "dc": "All DC plans", "retirement": "All US retirement assets"}
-_STANCE_NAMES = {"supportive": "Supportive", "cautious": "Cautious", "critical": "Critical"}
-_LANGUAGE_NAMES = {
-    "en": "English",
-    "zh-TW": "繁體中文 (Traditional Chinese)",
-    "zh-CN": "简体中文 (Simplified Chinese)",
-    "auto": "Automatic (from your Discord language)",
-}
+    return suggest
 
 
 class AnswersCog(commands.Cog):
     def __init__(self, bot: K401Bot) -> None:
         self.bot = bot
+        labels = bot.core.facts.labels
+        self.slash_commands = [build_command(bot, name, declared, labels) for name, declared in labels.slash.items()]
+
+    async def cog_load(self) -> None:
+        for command in self.slash_commands:
+            self.bot.tree.add_command(command)
+
+    async def cog_unload(self) -> None:
+        for command in self.slash_commands:
+            self.bot.tree.remove_command(command.name)
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
@@ -74,97 +107,6 @@ class AnswersCog(commands.Cog):
             raw_values = interaction.data.get("values")
             values = [v for v in raw_values if isinstance(v, str)] if isinstance(raw_values, list) else []
             await self.bot.gateway.component(interaction, custom_id, values)
-
-    @app_commands.command(
-        name="401k", description=key_str("What a 401(k) is and what the 7 Aug 2025 order could change", "commands.401k")
-    )
-    @_rename("topic")
-    @_describe(topic="Which part to explain (default: overview)")
-    @app_commands.choices(topic=_choices("topics", tuple(Topic), _TOPIC_NAMES))
-    async def k401(self, interaction: discord.Interaction[Any], topic: str | None = None) -> None:
-        await self.bot.gateway.command(interaction, "401k", {"topic": topic})
-
-    @app_commands.command(
-        name="inflow", description=key_str("Estimate new crypto buying if retirement money moves in", "commands.inflow")
-    )
-    @_rename("allocation", "pool")
-    @_describe(
-        allocation="Share of the pool moving into crypto, e.g. 2%, 0.5% or 1-5%",
-        pool="Which retirement money (default: 401(k) plans)",
-    )
-    @app_commands.choices(pool=_choices("pools", tuple(Pool), _POOL_NAMES))
-    async def inflow(
-        self,
-        interaction: discord.Interaction[Any],
-        allocation: app_commands.Range[str, 1, 32],
-        pool: str | None = None,
-    ) -> None:
-        await self.bot.gateway.command(interaction, "inflow", {"allocation": allocation, "pool": pool})
-
-    @inflow.autocomplete("allocation")
-    async def allocation_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self.bot.gateway.autocomplete(interaction, "inflow", "allocation", current)
-
-    @app_commands.command(
-        name="opinions", description=key_str("What analysts say about the order, by stance", "commands.opinions")
-    )
-    @_rename("stance", "analyst")
-    @_describe(stance="Only views with this stance", analyst="One analyst's full quote")
-    @app_commands.choices(stance=_choices("stances", STANCES, _STANCE_NAMES))
-    async def opinions(
-        self,
-        interaction: discord.Interaction[Any],
-        stance: str | None = None,
-        analyst: app_commands.Range[str, 1, 64] | None = None,
-    ) -> None:
-        await self.bot.gateway.command(interaction, "opinions", {"stance": stance, "analyst": analyst})
-
-    @opinions.autocomplete("analyst")
-    async def analyst_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self.bot.gateway.autocomplete(interaction, "opinions", "analyst", current)
-
-    @app_commands.command(
-        name="sources", description=key_str("Every figure with its source and date", "commands.sources")
-    )
-    async def sources(self, interaction: discord.Interaction[Any]) -> None:
-        await self.bot.gateway.command(interaction, "sources", {})
-
-    @app_commands.command(
-        name="language", description=key_str("Choose the language of the bot's answers to you", "commands.language")
-    )
-    @_rename("language", "server")
-    @_describe(
-        language="Your language for answers (leave empty to see the current one)",
-        server="Set the server default instead (needs Manage Server)",
-    )
-    @app_commands.choices(language=_choices("languages", LANGUAGE_CHOICES, _LANGUAGE_NAMES))
-    async def language(
-        self, interaction: discord.Interaction[Any], language: str | None = None, server: bool = False
-    ) -> None:
-        await self.bot.gateway.command(interaction, "language", {"language": language, "server": server})
-
-    @app_commands.command(
-        name="faq",
-        description=key_str(
-            "What readers ask about their own money today, answered with dated sources", "commands.faq"
-        ),
-    )
-    @_rename("question")
-    @_describe(question="Which question (leave empty to see them all); type a word to search")
-    async def faq(
-        self, interaction: discord.Interaction[Any], question: app_commands.Range[str, 1, 100] | None = None
-    ) -> None:
-        await self.bot.gateway.command(interaction, "faq", {"question": question})
-
-    @faq.autocomplete("question")
-    async def question_autocomplete(
-        self, interaction: discord.Interaction[Any], current: str
-    ) -> list[app_commands.Choice[str]]:
-        return await self.bot.gateway.autocomplete(interaction, "faq", "question", current)
 
 
 async def setup(bot: K401Bot) -> None:

@@ -21,11 +21,9 @@ from bot.http.webhooks import Webhooks
 from bot.infra.cooldown import cooldown_for
 from bot.infra.services import SharedStoreUnreachable, open_services
 from bot.infra.settings import Settings
-from bot.interactions import InteractionHandler
+from bot.interactions import DRAIN_SECONDS, InteractionHandler
 
 log = logging.getLogger(__name__)
-
-DRAIN_SECONDS = 10.0
 
 
 async def serve(settings: Settings, host: str, port: int, *, drain_seconds: float = DRAIN_SECONDS) -> int:

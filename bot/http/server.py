@@ -1,6 +1,7 @@
 """POST /interactions and GET /healthz on aiohttp.web.
 
-Order of checks for an interaction: size (413) -> signature and timestamp (401) -> JSON and shape (400) -> handler.
+Order of checks for an interaction: size (413) -> signature and timestamp (401) -> JSON (400) -> an interaction id
+already received, a replay (409) -> shape (400) -> handler.
 Nothing is parsed, and nothing touches the store, before the signature is verified.
 """
 
@@ -14,10 +15,19 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.http.replay import ReplayGuard
 from bot.http.signature import SignatureVerifier
 from bot.http.webhooks import Webhooks
 from bot.http.wire import Body, ReplyBodies, json_body
-from bot.interactions import BadInteraction, Interaction, InteractionHandler, Outcome, ReplyKind, from_payload
+from bot.interactions import (
+    BadInteraction,
+    Delivery,
+    Interaction,
+    InteractionHandler,
+    Outcome,
+    delivery_of,
+    from_payload,
+)
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -37,9 +47,15 @@ def _error(status: int, message: str) -> web.Response:
 
 class InteractionServer:
     def __init__(
-        self, handler: InteractionHandler, verifier: SignatureVerifier, webhooks: Webhooks, store: Store
+        self,
+        handler: InteractionHandler,
+        verifier: SignatureVerifier,
+        webhooks: Webhooks,
+        store: Store,
+        replays: ReplayGuard | None = None,
     ) -> None:
         self.handler = handler
+        self.replays = replays or ReplayGuard(store)
         self.verifier = verifier
         self.webhooks = webhooks
         self.store = store
@@ -79,7 +95,10 @@ class InteractionServer:
         if not self.verifier.verify(headers.get("X-Signature-Timestamp"), headers.get("X-Signature-Ed25519"), raw):
             return _error(401, "invalid request signature")
         try:
-            interaction = from_payload(json.loads(raw))
+            body = json.loads(raw)
+            if not await self.replays.first_time(body):
+                return _error(409, "interaction already received")
+            interaction = from_payload(body)
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and BadInteraction are ValueErrors
             reason = str(exc) if isinstance(exc, BadInteraction) else "body is not JSON"
             return _error(400, reason)
@@ -99,7 +118,7 @@ class InteractionServer:
         assert outcome.final is not None
         try:
             final = await outcome.final
-            if outcome.reply.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+            if delivery_of(outcome.reply, final) is Delivery.FOLLOW_UP:
                 delivered = await self.webhooks.follow_up(interaction, final)
             else:
                 delivered = await self.webhooks.edit_original(interaction, final)
@@ -119,13 +138,14 @@ class InteractionServer:
         return _response(json_body(status), 200 if status["status"] == "ok" else 503)
 
     async def _store_answers(self) -> bool:
+        """A real read through the store (reads that swallow errors would say "ok" with the database gone)."""
         if not self.store.available:
             return False
         try:
-            await asyncio.wait_for(self.store.get_meta(HEALTH_PROBE_KEY), HEALTH_TIMEOUT_SECONDS)
+            problem = await asyncio.wait_for(self.store.check(), HEALTH_TIMEOUT_SECONDS)
         except TimeoutError:
             return False
-        return self.store.available
+        return problem is None
 
     # ------------------------------------------------------------------ shutdown
 

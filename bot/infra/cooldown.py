@@ -11,14 +11,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
+from bot.store.roles import CountingPreferences, LanguageReader, SavedLanguages
+
 COOLDOWN_RATE, COOLDOWN_SECONDS = 5, 30.0
-
-
-SavedLanguages = tuple[str | None, str | None]  # the user's and the server's saved language
-
-
-class LanguageReader(Protocol):
-    async def get_languages(self, user_id: int, guild_id: int | None) -> SavedLanguages: ...
 
 
 class Cooldown(Protocol):
@@ -74,20 +69,14 @@ class MemoryCooldown:
         return len(self._hits)
 
 
-class CooldownStore(LanguageReader, Protocol):
-    async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
-        """0 when this use is allowed (and counted), else the seconds until the user may go again."""
-        ...
-
-    async def languages_and_cooldown(
-        self, user_id: int, guild_id: int | None, rate: int, per: float
-    ) -> tuple[str | None, str | None, float]: ...
-
-
 class StoreCooldown:
-    """The same window, kept in a shared store, so it counts across every process answering interactions."""
+    """The same window, kept in a shared store, so it counts across every process answering interactions.
 
-    def __init__(self, store: CooldownStore, rate: int = COOLDOWN_RATE, per: float = COOLDOWN_SECONDS) -> None:
+    The store keeps the languages too (CountingPreferences): it reads them in the statement that counts the use,
+    so a command costs one round trip. `cooldown_for(store)` builds it from the store the handler is given.
+    """
+
+    def __init__(self, store: CountingPreferences, rate: int = COOLDOWN_RATE, per: float = COOLDOWN_SECONDS) -> None:
         self.store = store
         self.rate = rate
         self.per = per
@@ -98,17 +87,13 @@ class StoreCooldown:
     async def languages_and_retry_after(
         self, user_id: int, guild_id: int | None, languages: LanguageReader
     ) -> tuple[SavedLanguages, float]:
-        if languages is self.store:  # the same database: one statement reads both and counts the use
-            user, guild, wait = await self.store.languages_and_cooldown(user_id, guild_id, self.rate, self.per)
-            return (user, guild), wait
-        return await languages.get_languages(user_id, guild_id), await self.retry_after(user_id)
+        """`languages` is not asked: the store that counts holds the languages and reads them in the same
+        statement (the handler's store, as cooldown_for built this)."""
+        user, guild, wait = await self.store.languages_and_cooldown(user_id, guild_id, self.rate, self.per)
+        return (user, guild), wait
 
 
-class SharedCooldownStore(CooldownStore, Protocol):
-    shared: bool  # several processes may use this store at once
-
-
-def cooldown_for(store: SharedCooldownStore) -> Cooldown:
+def cooldown_for(store: CountingPreferences) -> Cooldown:
     """A store several processes share keeps the window (they all count together); otherwise this process's memory
     is the cheaper, equally correct place."""
     return StoreCooldown(store) if store.shared else MemoryCooldown()

@@ -42,6 +42,10 @@ MAX_CLOCK_SKEW_SECONDS = 300.0  # a snapshot "from the future" would otherwise s
 SOURCE_NAME = "CoinGecko API"
 COINS = ("bitcoin", "ethereum")
 MARKET_LEASE = "market_fetch"
+# A process that loses the lease waits this long (polling the store) for the winner's snapshot instead of answering
+# with the config figure: the winner's request is bounded by REQUEST_TIMEOUT_SECONDS, and its write follows at once.
+WINNER_WAIT_SECONDS = REQUEST_TIMEOUT_SECONDS + 0.5
+WINNER_POLL_SECONDS = 0.1
 
 
 class MarketDataError(Exception):
@@ -228,9 +232,7 @@ class MarketData:
         # fetches, the others read what it stored.
         if self.store is not None and not await self.store.try_lease(MARKET_LEASE, self.ttl):
             self._last_attempt = float("-inf")  # ask the store again next time, not the API
-            self._loaded_from_store = False
-            await self._load_from_store()
-            return self._last_good
+            return await self._wait_for_winner()
         try:
             snapshot = await self._fetch()
         except ImplausibleValue as exc:
@@ -247,6 +249,18 @@ class MarketData:
         if self.store is not None:  # in the background: nobody's answer waits for the store
             self._writes.submit(self.store.save_snapshot(snapshot.fetched_at, snapshot.to_json()), "market snapshot")
         return snapshot
+
+    async def _wait_for_winner(self) -> MarketSnapshot | None:
+        """Another process holds the lease, so it is fetching (or has fetched): a short, bounded wait for its fresh
+        snapshot in the store, rather than the config figure when several processes start at once."""
+        deadline = time.monotonic() + WINNER_WAIT_SECONDS
+        while True:
+            self._loaded_from_store = False
+            await self._load_from_store()
+            fresh = self._last_good is not None and self._is_fresh(self._last_good, self.clock())
+            if fresh or time.monotonic() >= deadline:
+                return self._last_good
+            await asyncio.sleep(WINNER_POLL_SECONDS)
 
     def _headers(self) -> dict[str, str]:
         headers = {"Accept": "application/json"}

@@ -37,13 +37,15 @@ async def open_services(
 ) -> AsyncIterator[Services]:
     """Everything an answer may use; offline (or BOT_MARKET_ENABLED=0) means no outside request at all.
 
-    require_shared_store: with BOT_DATABASE_URL set and the database unusable, raise SharedStoreUnreachable (one
-    line naming host and port) instead of answering from a private, empty state.
+    require_shared_store: with BOT_DATABASE_URL set and the database unusable, or a store whose schema is newer than
+    this code, raise SharedStoreUnreachable (one line naming host and port, or the two versions) instead of
+    answering from a private, empty state.
     """
     facts = load_facts()
     # No cookie jar: the market API may not make us keep (and grow, and send back) state for it.
     async with open_store(settings) as store, aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as session:
-        if store.shared and not store.available:
+        if store.refuses_this_code or (store.shared and not store.available):
+            # a schema newer than this code: `run` and `serve` refuse to start (one line), `ask` answers without it
             if require_shared_store:
                 raise SharedStoreUnreachable(store.problem or f"{store.description} is not available")
             log.warning("store: %s; answering without it", store.problem)

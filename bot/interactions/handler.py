@@ -12,19 +12,20 @@ import logging
 import math
 import time
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 from bot.answers.build import new_error_id
 from bot.answers.components import SELECT_OPTION, ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
 from bot.domain.facts import Lang, parse_lang
 from bot.infra.cooldown import Cooldown
+from bot.infra.logs import InteractionLine, emit
 from bot.interactions.autocomplete import allocation_choices, analyst_choices, question_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
-from bot.store import Scope, StoreUnavailable
+from bot.store import Preferences, Scope, StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +34,6 @@ SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a cha
 COMPONENT_COMMANDS = frozenset(
     {Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP, Command.FAQ}
 )
-
-
-class PreferenceStore(Protocol):
-    async def get_language(self, scope: Scope, ident: int) -> str | None: ...
-
-    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]: ...
-
-    async def set_language(self, scope: Scope, ident: int, language: str | None) -> None: ...
 
 
 def log_interaction(
@@ -55,34 +48,16 @@ def log_interaction(
     """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
     if not log.isEnabledFor(logging.INFO):
         return
-    shown_options = {k: v for k, v in options.items() if v is not None}
-    fields = {
-        "command": command,
-        "options": shown_options,
-        "locale": interaction.locale,
-        "guild": interaction.guild_id,
-        "latency_ms": round((time.perf_counter() - started) * 1000, 1) if started is not None else None,
-        "cache": None if cache_hit is None else ("hit" if cache_hit else "miss"),
-        "outcome": outcome,
-    }
-    shown = "".join(f" {k}={v!r}" for k, v in shown_options.items())
-    log.info(
-        "/%s%s locale=%s %sms cache=%s outcome=%s",
-        command,
-        shown,
-        fields["locale"],
-        fields["latency_ms"],
-        fields["cache"] or "-",  # "-": no answer cache was involved (input errors, stale buttons, cooldowns)
-        outcome,
-        extra={"fields": fields},
-    )
+    latency = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
+    cache = None if cache_hit is None else ("hit" if cache_hit else "miss")
+    emit(log, InteractionLine(command, options, interaction.locale, interaction.guild_id, latency, cache, outcome))
 
 
 class InteractionHandler:
     def __init__(
         self,
         core: Core,
-        store: PreferenceStore,
+        store: Preferences,
         cooldown: Cooldown,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
@@ -147,9 +122,13 @@ class InteractionHandler:
         except Exception:
             error_id = new_error_id()
             log.exception("error %s in /%s", error_id, name)
-            lang = await self._safe_lang(interaction)
             log_interaction(interaction, name, {}, started, f"error:{error_id}")
-            return self._message(self.core.internal_error(lang, error_id))
+            return self._message(await self.apology(interaction, error_id))
+
+    async def apology(self, interaction: Interaction, error_id: str) -> Answer:
+        """The "something went wrong" answer, in the language this interaction would have been answered in: used
+        here and by a transport's own error path (whatever escapes the handler)."""
+        return self.core.internal_error(await self._safe_lang(interaction), error_id)
 
     # ------------------------------------------------------------------ language
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from enum import IntEnum
+from enum import Enum, IntEnum
 
-from bot.answers.render import Answer
+from bot.answers.model import Answer
 
-# Permission bits (https://discord.com/developers/docs/topics/permissions)
+# Discord's numbers, in one place: permission bits (https://discord.com/developers/docs/topics/permissions), the
+# message flag of a private answer, and (below) interaction and callback types.
 ADMINISTRATOR = 1 << 3
 MANAGE_GUILD = 1 << 5
+EPHEMERAL = 1 << 6
+
+# How long a stopping process (gateway or HTTP) lets interactions in flight finish: deferred answers must not stay
+# on "thinking…", and an orchestrator's grace period is usually longer.
+DRAIN_SECONDS = 10.0
 
 OptionValue = str | bool
 
@@ -77,6 +83,21 @@ class Outcome:
 
     reply: Reply
     final: asyncio.Task[Reply] | None = None
+
+
+class Delivery(Enum):
+    """Where the real reply goes after a deferral."""
+
+    EDIT_ORIGINAL = "edit_original"  # PATCH .../messages/@original
+    FOLLOW_UP = "follow_up"  # a new (ephemeral) message; the clicked message stays as it was
+
+
+def delivery_of(first: Reply, final: Reply) -> Delivery:
+    """The one rule for a deferred answer, used by both transports: after a deferred component update, an error
+    (a MESSAGE) is a private follow-up, so the clicked answer stays; everything else edits the original message."""
+    if first.kind is ReplyKind.DEFERRED_UPDATE and final.kind is ReplyKind.MESSAGE:
+        return Delivery.FOLLOW_UP
+    return Delivery.EDIT_ORIGINAL
 
 
 class BadInteraction(ValueError):

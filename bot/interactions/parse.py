@@ -25,9 +25,14 @@ def _str(value: Any, what: str) -> str:
     return value
 
 
-def _snowflake(value: Any, what: str) -> int:
+MAX_SNOWFLAKE = 2**63 - 1  # Discord ids are signed 64-bit; anything larger cannot be stored (or be real)
+
+
+def _snowflake(value: Any, what: str, *, limit: int | None = MAX_SNOWFLAKE) -> int:
     if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 20:
-        return int(value)
+        number = int(value)
+        if limit is None or number <= limit:
+            return number
     raise BadInteraction(f"{what} is not a snowflake")
 
 
@@ -81,7 +86,7 @@ def from_payload(body: Any) -> Interaction:
     if member is not None:
         member = _dict(member, "member")
         user = _dict(member.get("user"), "member.user")
-        permissions = _snowflake(member.get("permissions", "0"), "member.permissions")
+        permissions = _snowflake(member.get("permissions", "0"), "member.permissions", limit=None)  # a bitfield
     else:
         user = _dict(body.get("user"), "user")
     guild_id = _snowflake(body["guild_id"], "guild_id") if body.get("guild_id") is not None else None

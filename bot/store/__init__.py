@@ -1,7 +1,8 @@
 """Storage behind one interface: SQLite (default, one process) or PostgreSQL (BOT_DATABASE_URL, many processes).
 
 `from bot.store import Store, StoreUnavailable` is the whole API callers need; `open_store(settings)` picks the
-backend.
+backend. A caller that needs one part names its role instead (bot/store/roles.py): Preferences, AnswerCache,
+Coordination, MarketSnapshots, Health.
 """
 
 from __future__ import annotations
@@ -10,7 +11,18 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
 
-from bot.store.base import LANGUAGES, Preference, Scope, Store, StoreUnavailable
+from bot.store.base import LANGUAGES, MalformedId, Preference, Store, StoreUnavailable
+from bot.store.roles import (
+    AnswerCache,
+    Coordination,
+    CountingPreferences,
+    Health,
+    LanguageReader,
+    MarketSnapshots,
+    Preferences,
+    SavedLanguages,
+    Scope,
+)
 from bot.store.sqlite import SQLiteStore, migrations
 
 if TYPE_CHECKING:
@@ -18,8 +30,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "LANGUAGES",
+    "AnswerCache",
+    "Coordination",
+    "CountingPreferences",
+    "Health",
+    "LanguageReader",
+    "MalformedId",
+    "MarketSnapshots",
     "Preference",
+    "Preferences",
     "SQLiteStore",
+    "SavedLanguages",
     "Scope",
     "Store",
     "StoreUnavailable",
@@ -29,13 +50,15 @@ __all__ = [
 ]
 
 
-def store_for(settings: Settings) -> Store:
-    """The store the settings ask for, not yet opened."""
+def store_for(settings: Settings, *, migrate: bool = True) -> Store:
+    """The store the settings ask for, not yet opened; migrate=False only looks (`health`): nothing is created,
+    migrated or locked."""
     if settings.database_url is not None:
         from bot.store.postgres import PostgresStore  # asyncpg is only imported when PostgreSQL is used
 
-        return PostgresStore(settings.database_url.get_secret_value(), pool_max=settings.database_pool_max)
-    return SQLiteStore(settings.db_path)
+        url = settings.database_url.get_secret_value()
+        return PostgresStore(url, pool_max=settings.database_pool_max, migrate=migrate)
+    return SQLiteStore(settings.db_path, migrate=migrate)
 
 
 @asynccontextmanager

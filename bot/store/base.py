@@ -15,15 +15,18 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Literal, Self
+from typing import Self
 
-Scope = Literal["user", "guild"]
+from bot.store.roles import SavedLanguages, Scope
+
 LANGUAGES = ("en", "zh-TW", "zh-CN")  # what a preference may hold (absence means automatic)
 SNAPSHOTS_KEPT = 50
 DEFAULT_MAX_CACHE_ENTRIES = 2000
 # A write on the reply path (/language) must leave time to answer inside Discord's 3 s.
 WRITE_TIMEOUT_SECONDS = 1.5
 LEASE_POLL_SECONDS = 0.1
+CHECK_TIMEOUT_SECONDS = 2.0  # `health` and /healthz: a store that cannot answer a read in this time is down
+MAX_ID = 2**63 - 1  # Discord ids are 64-bit signed snowflakes; both backends store them as BIGINT / INTEGER
 
 
 class StoreUnavailable(Exception):
@@ -34,7 +37,7 @@ class StoreUnavailable(Exception):
 class Preference:
     scope: Scope
     ident: int
-    language: str
+    language: str | None  # None: reset to automatic (a recorded choice, so a later copy cannot bring back the old one)
     updated: float
 
 
@@ -45,6 +48,8 @@ class Store(abc.ABC):
     shared: bool = False
     #: Why the store is not usable, for logs and `health` (None while it is).
     problem: str | None = None
+    #: True when this code must not run on the store at all (its schema is newer): the bot refuses to start.
+    refuses_this_code: bool = False
 
     @property
     @abc.abstractmethod
@@ -70,6 +75,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None: ...
 
+    @abc.abstractmethod
+    async def check(self) -> str | None:
+        """None when the store answers a real read now (and its schema is this code's); else why not, in one line
+        without secrets. Bounded by CHECK_TIMEOUT_SECONDS. For `health` and /healthz."""
+
     # cache of derived bytes (rendered answers, charts)
     @abc.abstractmethod
     async def cache_get(self, key: str) -> bytes | None: ...
@@ -84,14 +94,15 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def get_language(self, scope: Scope, ident: int) -> str | None: ...
 
-    async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+    async def get_languages(self, user_id: int, guild_id: int | None) -> SavedLanguages:
         """The user's and the server's saved language, in one read where the backend allows."""
         guild = await self.get_language("guild", guild_id) if guild_id is not None else None
         return await self.get_language("user", user_id), guild
 
     @abc.abstractmethod
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
-        """Save a language (one of LANGUAGES) or None for automatic; raises StoreUnavailable if it cannot."""
+        """Save a language (one of LANGUAGES) or None for automatic (kept as a dated reset, not a deletion, so that
+        it wins by time like any other choice); raises StoreUnavailable if it cannot, ValueError on a bad value."""
 
     @abc.abstractmethod
     async def preferences(self) -> list[Preference]: ...
@@ -132,10 +143,17 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
-        """True if this store now holds `name` for ttl_seconds: it was free, expired, or already ours (renewed)."""
+        """True if this store now holds `name` for ttl_seconds: it was free, expired, or already ours (renewed).
+        On a store that is not available at all: True (nothing to coordinate through, the process acts alone);
+        when the store is up but the call fails: False (another process may hold it)."""
 
     @abc.abstractmethod
     async def release_lease(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    async def first_sighting(self, key: str, ttl_seconds: float) -> bool | None:
+        """True the first time `key` is recorded within ttl_seconds, False if it already was; None when the store
+        cannot say (not available, or the call failed)."""
 
     @asynccontextmanager
     async def lease(self, name: str, ttl_seconds: float, *, wait_seconds: float) -> AsyncIterator[bool]:
@@ -155,3 +173,20 @@ class Store(abc.ABC):
 def check_language(language: str | None) -> None:
     if language is not None and language not in LANGUAGES:
         raise ValueError(f"unknown language {language!r}")
+
+
+class MalformedId(ValueError):
+    """An id no Discord object can have (negative, or at or above 2^63): malformed input, never stored."""
+
+
+def valid_id(ident: int) -> bool:
+    return 0 <= ident <= MAX_ID
+
+
+def check_ident(ident: int) -> None:
+    if not valid_id(ident):
+        raise MalformedId(f"id {ident} is out of range")
+
+
+def newer_schema_problem(found: int, ours: int) -> str:
+    return f"database schema {found} is newer than this bot's {ours}: upgrade the bot"

@@ -23,15 +23,19 @@ from urllib.parse import urlsplit
 import asyncpg
 
 from bot.store.base import (
+    CHECK_TIMEOUT_SECONDS,
     DEFAULT_MAX_CACHE_ENTRIES,
     SNAPSHOTS_KEPT,
     WRITE_TIMEOUT_SECONDS,
     Preference,
-    Scope,
     Store,
     StoreUnavailable,
+    check_ident,
     check_language,
+    newer_schema_problem,
+    valid_id,
 )
+from bot.store.roles import Scope
 
 log = logging.getLogger("bot.store")
 
@@ -40,8 +44,12 @@ MIGRATION_LOCK_ID = 0x4B343031  # pg_advisory_lock key: "K401"; several processe
 MIGRATION_TIMEOUT_SECONDS = 60.0
 CONNECT_TIMEOUT_SECONDS = 3.0
 READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read still leave time to answer
-# After a call times out (a hanging server), calls fail at once for this long instead of each waiting its timeout.
+# After a call times out and a probe on a new connection shows the server itself is not answering, calls fail at
+# once for this long instead of each waiting its timeout. A timeout with a server that answers the probe (one row
+# locked by another session, one slow statement) fails only that call.
 BACKOFF_SECONDS = 2.0
+PROBE_TIMEOUT_SECONDS = 1.0
+PROBE_INTERVAL_SECONDS = 1.0  # at most one probe a second, however many calls time out
 READER_RETRY_SECONDS = 1.0
 DEFAULT_POOL_MAX = 10
 COOLDOWN_SWEEP_SECONDS = 60.0
@@ -59,6 +67,18 @@ T = TypeVar("T")
 
 def migrations() -> list[tuple[int, str]]:
     return [(int(p.name.split("_", 1)[0]), p.read_text(encoding="utf-8")) for p in sorted(MIGRATIONS_DIR.glob("*.sql"))]
+
+
+def code_schema_version() -> int:
+    return migrations()[-1][0]
+
+
+async def schema_version(conn: asyncpg.Connection) -> int | None:
+    """The database's schema version: None before the bot's first start (no schema_migrations table)."""
+    if await conn.fetchval("SELECT to_regclass('schema_migrations') IS NULL"):
+        return None
+    version = await conn.fetchval("SELECT max(version) FROM schema_migrations")
+    return None if version is None else int(version)
 
 
 def host_port(url: str) -> str:
@@ -195,8 +215,10 @@ class PostgresStore(Store):
         write_timeout: float = WRITE_TIMEOUT_SECONDS,
         connect_timeout: float = CONNECT_TIMEOUT_SECONDS,
         backoff_seconds: float = BACKOFF_SECONDS,
+        migrate: bool = True,
     ) -> None:
         self._url = url
+        self.migrate = migrate  # False: look without changing anything (`health`): no migration, no lock
         self.pool_max = pool_max
         self.max_cache_entries = max_cache_entries
         self.clock = clock
@@ -205,6 +227,8 @@ class PostgresStore(Store):
         self.connect_timeout = connect_timeout
         self.backoff_seconds = backoff_seconds
         self._not_before = 0.0  # monotonic time before which calls fail fast (the server did not answer in time)
+        self._probe: asyncio.Task[None] | None = None
+        self._last_probe = float("-inf")
         self.holder = uuid.uuid4().hex
         self._pool: asyncpg.Pool | None = None
         # Reads on the reply path use held connections: the pool's acquire/release costs more CPU than the
@@ -233,34 +257,77 @@ class PostgresStore(Store):
             self.problem = f"cannot reach PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
             return  # the caller decides: `run` stops with this line, a one-off `ask` answers without the store
         try:
-            await self._migrate()
+            problem = await self._prepare_schema()
         except _ERRORS as exc:
+            problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
+        if problem is not None:
             await self.close()
-            self.problem = f"cannot migrate PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
+            self.problem = problem
+            if self.refuses_this_code:
+                log.error("store: %s", problem)
             return
         self._readers.grow()
 
-    async def _migrate(self) -> None:
+    def _schema_problem(self, found: int | None) -> str | None:
+        """Why this code cannot use a database at schema `found` as it is, or None."""
+        ours = code_schema_version()
+        if found is not None and found > ours:
+            self.refuses_this_code = True
+            return newer_schema_problem(found, ours)
+        if found is None:
+            return f"PostgreSQL {safe_url(self._url)} has no tables yet (has the bot started?)"
+        if found < ours:
+            return f"PostgreSQL {safe_url(self._url)} is at schema {found} (has the bot started?)"
+        return None
+
+    async def _prepare_schema(self) -> str | None:
+        """Read the schema version first: the migration lock is taken only when there is something to migrate, so
+        a start never waits on another session that holds it."""
         assert self._pool is not None
         async with self._pool.acquire(timeout=self.connect_timeout) as conn:
-            await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID, timeout=MIGRATION_TIMEOUT_SECONDS)
-            try:
-                await conn.execute(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations "
-                    "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-                )
-                applied = {int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
-                for version, sql in migrations():
-                    if version in applied:
-                        continue
-                    async with conn.transaction():
-                        await conn.execute(sql, timeout=MIGRATION_TIMEOUT_SECONDS)
-                        await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
-                    log.info("store: applied PostgreSQL migration %03d", version)
-            finally:
-                await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+            async with asyncio.timeout(self.connect_timeout):
+                found = await schema_version(conn)
+            problem = self._schema_problem(found)
+            if problem is None or self.refuses_this_code or not self.migrate:
+                return problem
+            await self._migrate(conn)
+            return self._schema_problem(await schema_version(conn))
+
+    @staticmethod
+    async def _migrate(conn: asyncpg.Connection) -> None:
+        await conn.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID, timeout=MIGRATION_TIMEOUT_SECONDS)
+        try:
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            applied = {int(r[0]) for r in await conn.fetch("SELECT version FROM schema_migrations")}
+            if applied and max(applied) > code_schema_version():
+                return  # a newer bot migrated while we waited: _prepare_schema refuses
+            for version, sql in migrations():
+                if version in applied:
+                    continue
+                async with conn.transaction():
+                    await conn.execute(sql, timeout=MIGRATION_TIMEOUT_SECONDS)
+                    await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+                log.info("store: applied PostgreSQL migration %03d", version)
+        finally:
+            await conn.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_ID)
+
+    async def check(self) -> str | None:
+        if self._pool is None:
+            return self.problem or f"{self.description} is not open"
+        try:
+            found = await self._call(schema_version, CHECK_TIMEOUT_SECONDS)
+        except StoreUnavailable as exc:
+            return f"PostgreSQL at {host_port(self._url)}: {exc}"
+        except _ERRORS as exc:
+            return f"cannot reach PostgreSQL at {host_port(self._url)}: {describe_error(exc, self._url)}"
+        return self._schema_problem(found)
 
     async def close(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
         self._readers.close()
         if self._pool is not None:
             pool, self._pool = self._pool, None
@@ -281,8 +348,32 @@ class PostgresStore(Store):
         try:
             return await self._attempt(pool, work, timeout)
         except TimeoutError:
-            self._not_before = time.monotonic() + self.backoff_seconds
+            self._timed_out()
             raise
+
+    def _timed_out(self) -> None:
+        """A call ran out of time: one slow row (a lock another session holds) or a server that stopped answering.
+        Only the second is worth failing every call fast for, so ask the server itself, in the background."""
+        now = time.monotonic()
+        if (self._probe is None or self._probe.done()) and now - self._last_probe >= PROBE_INTERVAL_SECONDS:
+            self._last_probe = now
+            self._probe = asyncio.ensure_future(self._probe_server())
+
+    async def _probe_server(self) -> None:
+        try:
+            conn = await asyncpg.connect(self._url, timeout=PROBE_TIMEOUT_SECONDS)
+            try:
+                await conn.fetchval("SELECT 1", timeout=PROBE_TIMEOUT_SECONDS)
+            finally:
+                conn.terminate()
+        except (*_ERRORS, ValueError) as exc:
+            self._not_before = time.monotonic() + self.backoff_seconds
+            log.warning(
+                "store: PostgreSQL at %s is not answering (%s); failing fast for %.0f s",
+                host_port(self._url),
+                describe_error(exc, self._url),
+                self.backoff_seconds,
+            )
 
     @staticmethod
     async def _attempt(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]], timeout: float) -> T:
@@ -323,13 +414,15 @@ class PostgresStore(Store):
                 finally:
                     self._readers.release(held, healthy=healthy)
         except TimeoutError:
-            self._not_before = time.monotonic() + self.backoff_seconds  # asyncpg cancelled the query: still usable
+            self._timed_out()  # asyncpg cancelled the query: the connection is still usable
             raise
         return await self._call(work, timeout)  # that connection broke: the pool serves this call
 
-    async def _write(self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str) -> T:
+    async def _write(
+        self, work: Callable[[asyncpg.Connection], Awaitable[T]], what: str, timeout: float | None = None
+    ) -> T:
         try:
-            return await self._call(work, self.write_timeout)
+            return await self._call(work, timeout or self.write_timeout)
         except StoreUnavailable as exc:
             raise StoreUnavailable(f"{what}: {exc}") from None
         except _ERRORS as exc:
@@ -380,6 +473,8 @@ class PostgresStore(Store):
     # ------------------------------------------------------------------ preferences
 
     async def get_language(self, scope: Scope, ident: int) -> str | None:
+        if not valid_id(ident):
+            return None  # nothing can be saved under an id no Discord object has
         value = await self._read(
             lambda c: c.fetchval("SELECT language FROM preferences WHERE scope = $1 AND id = $2", scope, ident),
             "preference read",
@@ -387,6 +482,8 @@ class PostgresStore(Store):
         return None if value is None else str(value)
 
     async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        if not valid_id(user_id) or (guild_id is not None and not valid_id(guild_id)):
+            return None, None
         rows = await self._read(
             lambda c: c.fetch(
                 "SELECT scope, language FROM preferences "
@@ -396,25 +493,23 @@ class PostgresStore(Store):
             ),
             "preference read",
         )
-        found = {str(r[0]): str(r[1]) for r in rows or []}
+        found = {str(r[0]): str(r[1]) for r in rows or [] if r[1] is not None}  # None: a recorded reset
         return found.get("user"), found.get("guild")
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         check_language(language)
+        check_ident(ident)
         now = self.clock()
 
-        async def work(conn: asyncpg.Connection) -> None:
-            if language is None:
-                await conn.execute("DELETE FROM preferences WHERE scope = $1 AND id = $2", scope, ident)
-            else:
-                await conn.execute(
-                    "INSERT INTO preferences (scope, id, language, updated) VALUES ($1, $2, $3, $4) "
-                    "ON CONFLICT (scope, id) DO UPDATE SET language = excluded.language, updated = excluded.updated",
-                    scope,
-                    ident,
-                    language,
-                    now,
-                )
+        async def work(conn: asyncpg.Connection) -> None:  # None is saved too: a dated reset, not a deletion
+            await conn.execute(
+                "INSERT INTO preferences (scope, id, language, updated) VALUES ($1, $2, $3, $4) "
+                "ON CONFLICT (scope, id) DO UPDATE SET language = excluded.language, updated = excluded.updated",
+                scope,
+                ident,
+                language,
+                now,
+            )
 
         await self._write(work, "saving a language")
 
@@ -423,9 +518,9 @@ class PostgresStore(Store):
             lambda c: c.fetch("SELECT scope, id, language, updated FROM preferences ORDER BY scope, id"),
             "preference export",
         )
-        return [Preference(r[0], int(r[1]), str(r[2]), float(r[3])) for r in rows or []]
+        return [Preference(r[0], int(r[1]), None if r[2] is None else str(r[2]), float(r[3])) for r in rows or []]
 
-    async def import_preferences(self, rows: Sequence[Preference]) -> int:
+    async def import_preferences(self, rows: Sequence[Preference], *, timeout: float | None = None) -> int:
         async def work(conn: asyncpg.Connection) -> int:
             changed = await conn.fetch(
                 "INSERT INTO preferences (scope, id, language, updated) "
@@ -439,7 +534,23 @@ class PostgresStore(Store):
             )
             return len(changed)
 
-        return await self._write(work, "importing preferences")
+        return await self._write(work, "importing preferences", timeout)
+
+    async def count_preferences_as_new(self, rows: Sequence[Preference], *, timeout: float | None = None) -> int:
+        """How many of `rows` are here with the same or a later time (copy-store checks every batch landed)."""
+
+        async def work(conn: asyncpg.Connection) -> int:
+            return int(
+                await conn.fetchval(
+                    "SELECT count(*) FROM unnest($1::text[], $2::bigint[], $3::float8[]) AS s(scope, id, updated) "
+                    "JOIN preferences p ON p.scope = s.scope AND p.id = s.id AND p.updated >= s.updated",
+                    [p.scope for p in rows],
+                    [p.ident for p in rows],
+                    [p.updated for p in rows],
+                )
+            )
+
+        return await self._write(work, "checking copied preferences", timeout)
 
     # ------------------------------------------------------------------ meta
 
@@ -503,6 +614,8 @@ class PostgresStore(Store):
         return f"WITH swept AS (DELETE FROM cooldowns WHERE last < ${len(args)} AND user_id <> $1) {select}"
 
     async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        if not valid_id(user_id):
+            return 0.0  # refused as malformed before it gets here; never a query the server must reject
         now = self.clock()
         args: list[object] = [user_id, rate, per, now]
         sql = self._cooldown_statement("SELECT k401_cooldown_hit($1, $2, $3, $4)", args, now, per)
@@ -520,6 +633,8 @@ class PostgresStore(Store):
         self, user_id: int, guild_id: int | None, rate: int, per: float
     ) -> tuple[str | None, str | None, float]:
         """One statement, one round trip: the languages are read at the same instant the use is counted."""
+        if not valid_id(user_id) or (guild_id is not None and not valid_id(guild_id)):
+            return None, None, 0.0
         now = self.clock()
         args: list[object] = [user_id, rate, per, now, guild_id]
         sql = self._cooldown_statement(
@@ -544,6 +659,8 @@ class PostgresStore(Store):
         return user, guild, float(row[0])
 
     async def try_lease(self, name: str, ttl_seconds: float) -> bool:
+        if self._pool is None:
+            return True  # no store to coordinate through (as on SQLite): this process acts alone
         now = self.clock()
 
         async def work(conn: asyncpg.Connection) -> bool:
@@ -569,3 +686,24 @@ class PostgresStore(Store):
             lambda c: c.execute("DELETE FROM leases WHERE name = $1 AND holder = $2", name, self.holder),
             "lease release",
         )
+
+    async def first_sighting(self, key: str, ttl_seconds: float) -> bool | None:
+        now = self.clock()
+
+        async def work(conn: asyncpg.Connection) -> bool:  # one self-committing statement that also sweeps
+            first = await conn.fetchval(
+                "WITH swept AS (DELETE FROM seen_interactions WHERE expires <= $3 AND key <> $1) "
+                "INSERT INTO seen_interactions (key, expires) VALUES ($1, $2) "
+                "ON CONFLICT (key) DO UPDATE SET expires = excluded.expires "
+                "WHERE seen_interactions.expires <= $3 RETURNING true",
+                key,
+                now + ttl_seconds,
+                now,
+            )
+            return bool(first)
+
+        try:  # on the reply path of every HTTP interaction: a read's budget, not a write's
+            return await self._quick(work, self.read_timeout)
+        except (*_ERRORS, StoreUnavailable) as exc:
+            log.warning("store: replay check: %s", describe_error(exc, self._url))
+            return None

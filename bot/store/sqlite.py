@@ -27,15 +27,20 @@ from typing import Any, TypeVar
 import aiosqlite
 
 from bot.store.base import (
+    CHECK_TIMEOUT_SECONDS,
     DEFAULT_MAX_CACHE_ENTRIES,
     SNAPSHOTS_KEPT,
     WRITE_TIMEOUT_SECONDS,
     Preference,
-    Scope,
     Store,
     StoreUnavailable,
+    check_ident,
     check_language,
+    newer_schema_problem,
+    valid_id,
 )
+from bot.store.roles import Scope
+from bot.store.writequeue import WriteQueue
 
 log = logging.getLogger("bot.store")
 
@@ -51,6 +56,10 @@ T = TypeVar("T")
 
 class NotASQLiteDatabase(Exception):
     """BOT_DB_PATH names a file that is something else: never rename or replace it."""
+
+
+class SchemaTooNew(Exception):
+    """The file was migrated by a newer bot: this code must not read or write it."""
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -72,6 +81,30 @@ def statements(sql: str) -> list[str]:
     if current.strip() and not current.strip().startswith("--"):
         found.append(current.strip())
     return found
+
+
+def code_schema_version() -> int:
+    return migrations()[-1][0]
+
+
+def check_file(path: Path, *, read_only: bool, integrity: bool) -> str | None:
+    """A real read of `path` on a connection of its own (so a file replaced, damaged or gone under the open store
+    shows); None when it answers at this code's schema, else why not. Run off the event loop."""
+    query = "?immutable=1" if read_only else "?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(path.resolve().as_uri() + query, uri=True, timeout=1)) as db:
+            if integrity and db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+                return f"{path} failed its integrity check"
+            found = int(db.execute("PRAGMA user_version").fetchone()[0])
+            db.execute("SELECT 1 FROM preferences LIMIT 1").fetchall()
+    except (sqlite3.Error, OSError) as exc:
+        return f"{path} is unusable: {exc}"
+    ours = code_schema_version()
+    if found > ours:
+        return newer_schema_problem(found, ours)
+    if found < ours:
+        return f"{path} is at schema {found} (has the bot started?)"
+    return None
 
 
 def foreign_file_problem(path: Path) -> str | None:
@@ -109,6 +142,9 @@ def _prepare(path: Path) -> None:
         if row is None or row[0] != "ok":
             raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no result'}")
         db.execute("PRAGMA journal_mode = WAL")
+        found, ours = int(db.execute("PRAGMA user_version").fetchone()[0]), code_schema_version()
+        if found > ours:
+            raise SchemaTooNew(newer_schema_problem(found, ours))
         for version, sql in migrations():
             db.execute("BEGIN IMMEDIATE")  # the write lock: whoever comes second sees the new version
             try:
@@ -145,8 +181,10 @@ class SQLiteStore(Store):
         max_cache_entries: int = DEFAULT_MAX_CACHE_ENTRIES,
         clock: Callable[[], float] = time.time,
         write_timeout: float = WRITE_TIMEOUT_SECONDS,
+        migrate: bool = True,
     ) -> None:
         self.path = path
+        self.migrate = migrate  # False: look without creating or changing anything (`health`), read-only
         self.max_cache_entries = max_cache_entries
         self.clock = clock
         self.write_timeout = write_timeout
@@ -154,7 +192,7 @@ class SQLiteStore(Store):
         self._reader: aiosqlite.Connection | None = None
         self._writer: sqlite3.Connection | None = None  # used only in the writer thread
         self._executor: ThreadPoolExecutor | None = None
-        self._write_lock = asyncio.Lock()
+        self._writes = WriteQueue()  # a member's own write goes before queued background writes
         # Preferences read on every interaction are cached here while the file has not changed. `_detector` is a
         # plain connection used on the event loop for `PRAGMA data_version` only: it changes when any other
         # connection, in this process or another, commits (a few microseconds, no thread hop).
@@ -184,8 +222,15 @@ class SQLiteStore(Store):
         if problem is not None:
             self._disable(problem, level=logging.ERROR)
             return
+        if not self.migrate:
+            await self._open_to_inspect()
+            return
         try:
             await self._open_read_write()
+        except SchemaTooNew as exc:
+            await self.close()
+            self.refuses_this_code = True
+            self._disable(str(exc), level=logging.ERROR)
         except (sqlite3.Error, OSError) as exc:
             if looks_corrupt(exc):
                 await self._recover_damaged(exc)
@@ -243,6 +288,39 @@ class SQLiteStore(Store):
             await self.close()
             self._disable(f"cannot use {self.path} ({retry_exc})")
 
+    async def _open_to_inspect(self) -> None:
+        if not self.path.exists():
+            self.problem = f"store {self.path} does not exist (has the bot started?)"
+            return
+        base = self.path.resolve().as_uri()
+        first: BaseException | None = None
+        for query in ("?mode=ro", "?immutable=1"):  # immutable: a WAL file on a read-only mount, as the bot reads it
+            try:
+                db = await self._connect(base + query, busy_ms=READ_BUSY_TIMEOUT_MS, uri=True)
+            except (sqlite3.Error, OSError) as exc:
+                first = first or exc
+                continue
+            try:
+                await db.execute("SELECT 1 FROM meta LIMIT 1")
+            except sqlite3.Error as exc:
+                first = first or exc
+                await db.close()
+                continue
+            self._reader, self.read_only = db, query == "?immutable=1"
+            return
+        self.problem = f"{self.path} is unusable: {first}"
+
+    async def check(self) -> str | None:
+        if self._reader is None:
+            return self.problem or f"cannot use {self.path}"
+        try:
+            async with asyncio.timeout(CHECK_TIMEOUT_SECONDS):
+                return await asyncio.to_thread(
+                    check_file, self.path, read_only=self.read_only, integrity=not self.migrate
+                )
+        except TimeoutError:
+            return f"{self.path} did not answer a read within {CHECK_TIMEOUT_SECONDS:.0f} s"
+
     async def _open_read_only(self, first: BaseException) -> None:
         """A valid file we may not write (read-only mount): saved settings still apply, nothing new is saved."""
         await self.close()
@@ -292,7 +370,7 @@ class SQLiteStore(Store):
             log.warning("store: read failed: %s", exc)
             return None
 
-    async def _write(self, work: Callable[[sqlite3.Connection], T], what: str) -> T:
+    async def _write(self, work: Callable[[sqlite3.Connection], T], what: str, *, urgent: bool = False) -> T:
         """Run `work` in one transaction within write_timeout (queueing included); StoreUnavailable otherwise.
 
         The whole transaction runs in the writer thread in one go, so a caller that gives up (a cancelled
@@ -304,7 +382,7 @@ class SQLiteStore(Store):
         deadline = loop.time() + self.write_timeout
         try:
             async with asyncio.timeout(self.write_timeout):
-                await self._write_lock.acquire()
+                await self._writes.acquire(urgent=urgent)
         except TimeoutError:
             raise StoreUnavailable(f"{what}: the store is busy") from None
         try:
@@ -313,7 +391,7 @@ class SQLiteStore(Store):
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"{what}: {exc}") from exc
         finally:
-            self._write_lock.release()
+            self._writes.release()
 
     async def _write_quietly(self, work: Callable[[sqlite3.Connection], Any], what: str) -> bool:
         """A write nobody asked for (cache, meta): False and a log line instead of an error."""
@@ -387,7 +465,10 @@ class SQLiteStore(Store):
         return await asyncio.shield(self._loading)
 
     async def _load_languages(self, generation: int) -> dict[tuple[Scope, int], str] | None:
-        rows = await self._read("SELECT scope, id, language FROM preferences LIMIT ?", (MAX_CACHED_PREFERENCES + 1,))
+        rows = await self._read(
+            "SELECT scope, id, language FROM preferences WHERE language IS NOT NULL LIMIT ?",  # NULL: a reset
+            (MAX_CACHED_PREFERENCES + 1,),
+        )
         if rows is None:
             return None
         if len(rows) > MAX_CACHED_PREFERENCES:
@@ -404,14 +485,20 @@ class SQLiteStore(Store):
             return [copy.get(key) for key in wanted]
         where = " OR ".join("(scope = ? AND id = ?)" for _ in wanted)
         params = [value for key in wanted for value in key]
-        rows = await self._read(f"SELECT scope, language FROM preferences WHERE {where}", params)
+        rows = await self._read(
+            f"SELECT scope, language FROM preferences WHERE language IS NOT NULL AND ({where})", params
+        )
         found = {str(scope): str(language) for scope, language in rows or []}
         return [found.get(scope) for scope, _ in wanted]
 
     async def get_language(self, scope: Scope, ident: int) -> str | None:
+        if not valid_id(ident):
+            return None  # nothing can be saved under an id no Discord object has
         return (await self._lookup([(scope, ident)]))[0]
 
     async def get_languages(self, user_id: int, guild_id: int | None) -> tuple[str | None, str | None]:
+        if not valid_id(user_id) or (guild_id is not None and not valid_id(guild_id)):
+            return None, None
         if guild_id is None:
             return (await self._lookup([("user", user_id)]))[0], None
         user, guild = await self._lookup([("user", user_id), ("guild", guild_id)])
@@ -419,22 +506,23 @@ class SQLiteStore(Store):
 
     async def set_language(self, scope: Scope, ident: int, language: str | None) -> None:
         check_language(language)
+        check_ident(ident)
         now = self.clock()
 
-        def work(db: sqlite3.Connection) -> None:
-            if language is None:
-                db.execute("DELETE FROM preferences WHERE scope = ? AND id = ?", (scope, ident))
-            else:
-                db.execute(
-                    "INSERT OR REPLACE INTO preferences (scope, id, language, updated) VALUES (?, ?, ?, ?)",
-                    (scope, ident, language, now),
-                )
+        def work(db: sqlite3.Connection) -> None:  # None is saved too: a dated reset, not a deletion
+            db.execute(
+                "INSERT OR REPLACE INTO preferences (scope, id, language, updated) VALUES (?, ?, ?, ?)",
+                (scope, ident, language, now),
+            )
 
-        await self._write(work, "saving a language")
+        await self._write(work, "saving a language", urgent=True)  # before queued cache writes
 
     async def preferences(self) -> list[Preference]:
         rows = await self._read("SELECT scope, id, language, updated FROM preferences ORDER BY scope, id") or []
-        return [Preference(str(s), int(i), str(lang), float(u)) for s, i, lang, u in rows]  # type: ignore[arg-type]
+        return [
+            Preference(str(s), int(i), None if lang is None else str(lang), float(u))  # type: ignore[arg-type]
+            for s, i, lang, u in rows
+        ]
 
     async def import_preferences(self, rows: Sequence[Preference]) -> int:
         def work(db: sqlite3.Connection) -> int:
@@ -491,6 +579,8 @@ class SQLiteStore(Store):
     # ------------------------------------------------------------------ coordination
 
     async def cooldown_hit(self, user_id: int, rate: int, per: float) -> float:
+        if not valid_id(user_id):
+            return 0.0  # refused as malformed before it gets here; SQLite cannot even bind it
         now = self.clock()
 
         def work(db: sqlite3.Connection) -> float:
@@ -537,3 +627,21 @@ class SQLiteStore(Store):
             db.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, self.holder))
 
         await self._write_quietly(work, "lease release")
+
+    async def first_sighting(self, key: str, ttl_seconds: float) -> bool | None:
+        if self._writer is None:
+            return None
+        now = self.clock()
+
+        def work(db: sqlite3.Connection) -> bool:
+            db.execute("DELETE FROM seen_interactions WHERE expires <= ?", (now,))
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO seen_interactions (key, expires) VALUES (?, ?)", (key, now + ttl_seconds)
+            )
+            return cursor.rowcount == 1
+
+        try:
+            return await self._write(work, "replay check")
+        except StoreUnavailable as exc:
+            log.warning("store: %s", exc)
+            return None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answers.core import Core
-from bot.answers.render import LIMITS
+from bot.answers.model import LIMITS
 from bot.gateway.client import K401Bot
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord, Reply

@@ -15,7 +15,7 @@ import pytest
 from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
-from bot.discord_wire.payload import message_payload
+from bot.discord_wire.message import message_payload
 from bot.domain.facts import Facts
 from bot.gateway.client import K401Bot
 from bot.gateway.runner import token_problem

@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.answers.core import Core
-from bot.answers.render import Renderer, limit_violations
+from bot.answers.model import limit_violations
+from bot.answers.render import Renderer
 from bot.answers.requests import Command, UserInputError, build_request
-from bot.discord_wire.payload import message_payload
+from bot.discord_wire.message import message_payload
 from bot.domain.facts import Facts, Lang
 from bot.domain.paths import templates_dir
 from bot.infra.market import MarketData

@@ -203,6 +203,12 @@ async def _collect(stream: asyncio.StreamReader, into: list[str]) -> None:
         into.append(line.decode(errors="replace"))
 
 
+# `python -m bot`, with `import discord` failing (a None entry in sys.modules makes any import of it raise).
+SERVE_WITHOUT_DISCORD = (
+    "import sys; sys.modules['discord'] = None; from bot.__main__ import main; sys.exit(main(sys.argv[1:]))"
+)
+
+
 async def start_serve(
     key: SigningKey,
     env: Mapping[str, str],
@@ -211,12 +217,16 @@ async def start_serve(
     cwd: Path,
     timeout: float = 60,
 ) -> Serve:
-    """`python -m bot serve --port 0` in `cwd` (a test's temp folder: no .env there) with a scrubbed environment."""
+    """`python -m bot serve --port 0` in `cwd` (a test's temp folder: no .env there) with a scrubbed environment.
+
+    discord.py is made unimportable in that process (SERVE_WITHOUT_DISCORD): every HTTP test is also the proof that
+    the HTTP transport never needs it.
+    """
     full_env = scrubbed_env(DISCORD_PUBLIC_KEY=key.verify_key.encode().hex(), LOG_LEVEL="INFO", **env)
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-m",
-        "bot",
+        "-c",
+        SERVE_WITHOUT_DISCORD,
         "serve",
         "--port",
         "0",

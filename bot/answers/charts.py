@@ -1,0 +1,139 @@
+"""The chart service: /inflow charts from the cache, or drawn (in the chart worker process) if ready in time.
+
+A chart that is not drawn by the deadline (or would join too long a queue) is left out of the answer, and the footer
+says so; it is still drawn and cached for the next ask. Identical asks arriving together share one drawing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from bot.answers.cache import AnswerCache
+from bot.answers.chart_worker import draw_in_worker
+from bot.answers.requests import InflowRequest
+from bot.domain.facts import Facts, Lang
+from bot.domain.inflow import Estimate, MarketCap, estimate
+
+# A chart must be ready this long after the ask began, or the answer goes without it: with the market request's
+# own 1.5 s timeout inside it, every /inflow answer is final within ~2 s, inside Discord's 3 s.
+CHART_DEADLINE_SECONDS = 2.0
+# Charts queued or drawing at once (one worker, ~75 ms each on an idle machine): a hard bound on the queue. A new
+# chart is also not queued when the ones ahead of it, at the measured time per chart, would not leave it time to
+# finish by the deadline: that ask is answered at once without a chart rather than at the deadline.
+MAX_CHARTS_QUEUED = 16
+FIRST_RENDER_ESTIMATE_SECONDS = 0.15
+
+ChartRenderer = Callable[[Estimate, Lang], bytes]
+
+log = logging.getLogger(__name__)
+
+
+class ChartService:
+    """Counters for metrics: `rendered`, `skipped` (of which `timed_out` missed the deadline and `refused` found the
+    queue full), `failed`, and `queued` (charts queued or drawing now)."""
+
+    def __init__(
+        self,
+        facts: Facts,
+        cache: AnswerCache,
+        *,
+        renderer: ChartRenderer = draw_in_worker,
+        deadline_seconds: float = CHART_DEADLINE_SECONDS,
+        max_queued: int = MAX_CHARTS_QUEUED,
+    ) -> None:
+        self.facts = facts
+        self.cache = cache
+        self.renderer = renderer  # blocking; runs on the one chart thread
+        self.deadline = deadline_seconds
+        self.max_queued = max_queued
+        self.render_estimate = FIRST_RENDER_ESTIMATE_SECONDS  # seconds per chart, a moving average
+        self.rendered = 0
+        self.skipped = 0
+        self.timed_out = 0
+        self.refused = 0
+        self.failed = 0
+        self._thread: ThreadPoolExecutor | None = None
+        self._in_flight: dict[str, asyncio.Future[bytes | None]] = {}
+
+    @property
+    def queued(self) -> int:
+        return len(self._in_flight)
+
+    async def chart(
+        self, request: InflowRequest, lang: Lang, market_cap: MarketCap, market: str, deadline: float
+    ) -> tuple[bytes | None, bool]:
+        """(PNG, skipped): from the cache, or drawn if it is ready by `deadline` (a monotonic time, or math.inf).
+
+        PNG None and skipped False: it cannot be drawn. Skipped: the queue was full or the deadline passed; a chart
+        that missed the deadline carries on and is cached, so the next ask gets it.
+        """
+        key = self.cache.chart_key(request, lang, market)
+        if (cached := await self.cache.chart(key)) is not None:
+            return cached, False
+        pending = self._in_flight.get(key)
+        if pending is None:
+            if not self._fits(deadline):
+                self.skipped += 1
+                self.refused += 1
+                log.info(
+                    "chart: %d renders queued (~%.2f s each); answering without a chart",
+                    len(self._in_flight),
+                    self.render_estimate,
+                )
+                return None, True
+            pending = asyncio.ensure_future(self._draw(key, request, lang, market_cap))
+            self._in_flight[key] = pending
+            pending.add_done_callback(lambda _: self._in_flight.pop(key, None))
+        try:
+            remaining = None if deadline == math.inf else max(deadline - time.monotonic(), 0.0)
+            png = await asyncio.wait_for(asyncio.shield(pending), remaining)
+        except TimeoutError:
+            self.skipped += 1
+            self.timed_out += 1
+            log.info("chart: not drawn within the deadline; answering without it")
+            return None, True
+        return png, False
+
+    def _fits(self, deadline: float) -> bool:
+        """Whether a new chart, queued behind the ones in flight on the one chart thread, can finish in time."""
+        queued = len(self._in_flight)
+        if queued == 0:
+            return True  # an idle worker always gets a try: if it is late, the chart is still cached for next time
+        if queued >= self.max_queued:
+            return False
+        return (queued + 1) * self.render_estimate <= deadline - time.monotonic()
+
+    def _timed_render(self, est: Estimate, lang: Lang) -> tuple[bytes, float]:
+        started = time.perf_counter()  # on the chart thread: the drawing alone, not the wait in the queue
+        return self.renderer(est, lang), time.perf_counter() - started
+
+    async def _draw(self, key: str, request: InflowRequest, lang: Lang, market_cap: MarketCap) -> bytes | None:
+        est = estimate(request.allocation, request.pool, self.facts, market_cap)
+        if self._thread is None:  # one thread: one chart at a time (the worker draws one at a time anyway)
+            self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="chart")
+        try:
+            png, seconds = await asyncio.get_running_loop().run_in_executor(self._thread, self._timed_render, est, lang)
+        except Exception:
+            self.failed += 1
+            log.exception("chart rendering failed; answering without a chart")
+            return None
+        self.render_estimate = 0.7 * self.render_estimate + 0.3 * seconds
+        self.rendered += 1
+        self.cache.put_chart(key, png)
+        return png
+
+    async def drain(self) -> None:
+        """Wait for the charts still being drawn (tests and benchmarks use this)."""
+        await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+
+    def close(self) -> None:
+        for pending in list(self._in_flight.values()):
+            pending.cancel()  # nobody is waiting for these any more
+        if self._thread is not None:
+            self._thread.shutdown(wait=False, cancel_futures=True)
+            self._thread = None
