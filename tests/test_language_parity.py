@@ -97,7 +97,7 @@ ALLOWED_WORDS = {
     # firms, outlets, products
     "PLANSPONSOR", "Axios", "TheDailyGlobe", "Mondaq", "Freshfields", "Stinson", "LLP", "Milliman", "FuturePlan",
     "Ascensus", "Guideline", "Fairmark", "BlackRock", "Blackstone", "Grayscale", "Bloomberg", "CryptoWorld", "CNBC",
-    "Vanguard", "Empower", "Intel", "AllianceBernstein", "ForUsAll", "Levex", "Newsbang", "Substrate",
+    "Vanguard", "Empower", "Intel", "Fortune", "AllianceBernstein", "ForUsAll", "Levex", "Newsbang", "Substrate",
     "PoliticalBytes", "PoliticalActionAlerts", "Politico", "BeInCrypto", "PolicySoup", "LegisTrack", "EconoTimes",
     "TipRanks", "Bloomingbit", "FindKnowDo", "ThinkAdvisor", "TheStreet", "Steptoe", "Solana", "iShares",
     "govinfo.gov", "H.R", "H.J.Res",

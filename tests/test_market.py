@@ -225,7 +225,7 @@ async def test_console_shows_the_live_figure_and_its_time(api: FakeMarketAPI, tm
 async def test_console_labels_the_fallback_when_the_api_is_down(api: FakeMarketAPI, tmp_path: Path) -> None:
     api.mode = "500"
     out = await _console_ask(api.base_url, tmp_path)
-    assert "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)" in out
+    assert "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)" in out
 
 
 async def test_offline_flag_makes_no_request(api: FakeMarketAPI, tmp_path: Path) -> None:
@@ -288,8 +288,8 @@ async def test_inflow_with_an_absurd_btc_price_answers_with_the_labelled_config_
     assert (
         market
         == {
-            "en": "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)",
-            "zh-TW": "3.9兆美元——截至2025年8月7日（引用 CoinGecko 的媒體報導；無即時數據）",
+            "en": "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)",
+            "zh-TW": "3.9兆美元——截至2025年8月7日（Fortune（2025年8月7日報導），引用 CoinGecko；無即時數據）",
         }[lang]
     )
 
@@ -316,7 +316,7 @@ async def test_the_core_checks_any_market_source(figures: dict[str, Decimal], fa
     core = Core(facts, renderer, AbsurdSource(**figures))
     outcome = await answer_line(core, "/inflow 2%", "en")
     assert outcome.status == 0
-    assert outcome.answer.fields[-1].value.endswith("(Press reports citing CoinGecko; no live data)")
+    assert outcome.answer.fields[-1].value.endswith("(Fortune, Aug 7, 2025, citing CoinGecko; no live data)")
 
 
 POISONED_STORED = {

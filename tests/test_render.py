@@ -167,7 +167,7 @@ def test_inflow_states_which_401k_figure_and_date_it_used(ctx: AnswerContext) ->
     assert "1% × $10 trillion = $100 billion (401(k) plan assets, as of Sep 30, 2025)" in result.description
     assert result.description.startswith("**$100 billion** of new buying — about **2.56%**")
     market = next(f for f in result.fields if f.name == "Crypto market cap used")
-    assert market.value == "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)"
+    assert market.value == "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)"
 
 
 def test_dc_pool_explains_the_articles_mislabel(ctx: AnswerContext) -> None:

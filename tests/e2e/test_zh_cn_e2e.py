@@ -49,7 +49,7 @@ async def test_zh_cn_client_gets_simplified_answers_with_yi_and_wan_yi(harness: 
     assert [(b["label"], b["custom_id"]) for b in buttons] == [("English", "k4|inflow|en|0|1%|retirement")]
     english_token = await fake.click(token, buttons[0]["custom_id"], locale="zh-CN")
     english = await fake.wait_reply(english_token)
-    assert english.embed["description"].startswith("**$434 billion**")
+    assert english.embed["description"].startswith("**$481 billion**")
     toggles = english.data["components"][-1]["components"]
     assert [b["label"] for b in toggles] == ["繁體中文", "简体中文"]
     back = await fake.wait_reply(await fake.click(english_token, toggles[1]["custom_id"], locale="zh-CN"))
@@ -87,7 +87,7 @@ async def test_a_members_choice_beats_a_zh_cn_locale_and_a_server_default_can_be
     token = await fake.command("language", {"language": "zh-CN", "server": True}, permissions=ADMIN_PERMISSIONS)
     assert (await fake.wait_reply(token)).embed["title"] == "回覆語言"  # this member still reads Traditional
     other = await fake.wait_reply(await fake.command("inflow", {"allocation": "2%"}, locale="en-US", user_id=42))
-    assert other.embed["description"].startswith("新增买盘 **1740亿美元**")  # the server default, not the locale
+    assert other.embed["description"].startswith("新增买盘 **2000亿美元**")  # the server default, not the locale
 
     mine = await fake.wait_reply(await fake.command("language", {"language": "zh-CN"}, locale="en-US"))
     assert mine.embed["description"].startswith("已保存：之后会用 **简体中文** 回复你")

@@ -169,6 +169,13 @@ async def test_allocation_and_analyst_autocomplete(endpoint: Endpoint) -> None:
     assert "億美元" in zh.body["data"]["choices"][0]["name"]
     analyst = await endpoint.serve.post(autocomplete("opinions", {"analyst": "ross"}, "analyst"))
     assert analyst.body["data"]["choices"] == [{"name": "Ted Rossman — Bankrate", "value": "rossman"}]
+    # /faq (issue 20): typed in Simplified characters, answered in the clicker's language, best match first
+    question = await endpoint.serve.post(autocomplete("faq", {"question": "罗斯"}, "question", locale="zh-CN"))
+    assert question.body["data"]["choices"][0] == {"name": "罗斯或传统 401(k)：提取要缴税吗？", "value": "roth"}
+    every = await endpoint.serve.post(autocomplete("faq", {"question": ""}, "question"))
+    assert [c["value"] for c in every.body["data"]["choices"]][:2] == ["buy-today", "rule-status"]
+    shown = await endpoint.serve.post(command("faq", {"question": "roth"}, locale="zh-TW"))
+    assert shown.embed["title"] == "羅斯 401(k) 和傳統 401(k)：提領時要繳稅嗎？"
 
 
 # ---------------------------------------------------------------- language, permissions, cooldown
