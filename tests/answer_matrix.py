@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from bot.answers.build import AnswerContext, answer, answer_error, source_pages
 from bot.answers.model import Answer
 from bot.answers.requests import Topic, UserInputError, parse_request
-from bot.domain.facts import Lang, load_facts
+from bot.domain.facts import load_facts
+from bot.domain.language import Lang
 
 ALLOCATIONS = ("2%", "1-5%", "0.0001%", "33.3333%", "100%", "10%")
 POOLS = ("401k", "dc", "retirement")

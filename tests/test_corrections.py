@@ -12,7 +12,7 @@ import pytest
 from bot.answers.build import AnswerContext, answer
 from bot.answers.model import Answer
 from bot.answers.requests import parse_request
-from bot.domain.facts import Lang
+from bot.domain.language import Lang
 from tests.answer_matrix import CASES, shown_text
 
 

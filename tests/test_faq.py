@@ -16,7 +16,8 @@ from bot.answers.core import Core
 from bot.answers.model import Answer, limit_violations
 from bot.answers.render import Renderer
 from bot.answers.requests import Command, FaqRequest, UserInputError, parse_request
-from bot.domain.facts import LANGS, ConfigError, Facts, Lang, load_facts
+from bot.domain.facts import ConfigError, Facts, load_facts
+from bot.domain.language import LANGS, Lang
 from bot.domain.paths import config_dir
 from bot.infra.cooldown import MemoryCooldown
 from bot.interactions import Interaction, InteractionHandler, Kind, ReplyKind

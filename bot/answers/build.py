@@ -22,8 +22,9 @@ from bot.answers.requests import (
     UserInputError,
 )
 from bot.domain.allocation import AllocationErrorReason
-from bot.domain.facts import STANCES, Fact, Facts, Lang, Source
+from bot.domain.facts import STANCES, Fact, Facts, Source
 from bot.domain.inflow import MarketCap, Pool, estimate, headline_check, pool_fact
+from bot.domain.language import Lang
 
 OPINIONS_PER_PAGE = 3
 TIMELINE_STEPS_PER_PAGE = 8

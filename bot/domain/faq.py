@@ -9,7 +9,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from bot.domain.facts import LANGS, Facts, FaqQuestion, Localized
+from bot.domain.facts import Facts, FaqQuestion, Localized
+from bot.domain.language import LANGS
 
 # How much a hit counts, by where it is found: the id, the short question, the full question, the keywords.
 _WEIGHTS = (("id", 8), ("short", 4), ("question", 3), ("keywords", 2))
