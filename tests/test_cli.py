@@ -445,7 +445,7 @@ def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_
     url = f"postgresql://{user}:{encoded}@127.0.0.1:1,{host}:{port}/{target.database}"
     result = run_cli("ask", "/inflow 2%", "--lang", "en", "--offline", cwd=tmp_path, BOT_DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
-    assert "$174 billion" in result.stdout
+    assert "$200 billion" in result.stdout
     health = run_cli("health", cwd=tmp_path, BOT_DATABASE_URL=url)
     for text in (result.stderr, health.stdout, health.stderr):
         assert encoded not in text and GENERATED_PASSWORD not in text and "q7Rk2mZ9Xw" not in text
