@@ -23,7 +23,7 @@ from nacl.signing import SigningKey
 from bot.domain.facts import Facts
 from bot.infra.market import MarketData
 from bot.store import SQLiteStore, StoreUnavailable
-from bot.store.postgres import MIGRATION_LOCK_ID, PostgresStore, migrations
+from bot.store.postgres import MIGRATION_LOCK_ID, PostgresStore, host_port, migrations
 from tests.fake_market import FakeMarketAPI
 from tests.helpers import scrubbed_env
 from tests.http.helpers import start_serve
@@ -208,7 +208,8 @@ async def test_a_newer_postgresql_schema_is_refused_at_start_and_health_says_so(
         await admin.execute("INSERT INTO schema_migrations (version) VALUES ($1)", ours + 1)
     finally:
         await admin.close()
-    line = f"database schema {ours + 1} is newer than this bot's {ours}: upgrade the bot"
+    newer = f"database schema {ours + 1} is newer than this bot's {ours}: upgrade the bot"
+    line = f"PostgreSQL at {host_port(pg_url)}: {newer}"
     async with PostgresStore(pg_url) as store:
         assert not store.available and store.refuses_this_code and store.problem == line
     health = _cli("health", cwd=tmp_path, BOT_DATABASE_URL=pg_url)

@@ -275,7 +275,7 @@ class PostgresStore(Store):
         ours = code_schema_version()
         if found is not None and found > ours:
             self.refuses_this_code = True
-            return newer_schema_problem(found, ours)
+            return f"PostgreSQL at {host_port(self._url)}: {newer_schema_problem(found, ours)}"
         if found is None:
             return f"PostgreSQL {safe_url(self._url)} has no tables yet (has the bot started?)"
         if found < ours:
