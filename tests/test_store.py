@@ -21,15 +21,8 @@ from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable, migrations
+from tests.fakes import FakeClock, open_core
 from tests.helpers import scrubbed_env
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_migrations_are_applied_and_tracked(tmp_path: Path) -> None:
@@ -108,9 +101,9 @@ async def test_unusable_location_answers_without_cache(tmp_path: Path, facts: Fa
         assert await store.get_language("user", 1) is None
         with pytest.raises(StoreUnavailable):
             await store.set_language("user", 1, "en")
-        core = Core(facts, renderer, store=store)
-        result = await core.answer(parse_request("/inflow 2%", facts), "en")
-        assert result.description.startswith("**$174 billion**")
+        async with open_core(facts, renderer, store=store) as core:
+            result = await core.answer(parse_request("/inflow 2%", facts), "en")
+            assert result.description.startswith("**$174 billion**")
 
 
 async def test_full_disk_turns_caching_off_and_settings_report_an_error(tmp_path: Path) -> None:
@@ -131,8 +124,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
     tmp_path: Path, facts: Facts, renderer: Renderer
 ) -> None:
     request = parse_request("/401k topic:risks", facts)
-    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store, open_core(facts, renderer, store=store) as core:
         first = await core.answer(request, "en")
         await core.drain()  # the cache write happens in the background
         assert await store.cache_count() == 1

@@ -85,15 +85,3 @@ def load_overrides(path: Path) -> tuple[tuple[str, str], ...]:
         pairs.append((wrong, right))
     # Longest first, so a long phrase wins over a shorter one inside it.
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-@functools.cache
-def load_simplifier(config_directory: Path) -> Simplifier:
-    return Simplifier(load_overrides(config_directory / OVERRIDES_FILE))
-
-
-def default_simplifier() -> Simplifier:
-    """The converter with the package's own override file."""
-    from bot.domain.paths import config_dir
-
-    return load_simplifier(config_dir())

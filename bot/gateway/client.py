@@ -21,6 +21,7 @@ from bot.gateway.objects import NO_MENTIONS
 from bot.gateway.translator import LabelTranslator
 from bot.infra.cooldown import Cooldown, cooldown_for
 from bot.infra.health import HEARTBEAT_SECONDS, heartbeat_key
+from bot.infra.metrics import Metrics
 from bot.interactions import DRAIN_SECONDS, InteractionHandler, Kind, log_interaction
 from bot.store import Store
 
@@ -71,6 +72,7 @@ class K401Bot(commands.AutoShardedBot):
         drain_seconds: float = DRAIN_SECONDS,
         shard_count: int | None = None,
         shard_ids: list[int] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         # A gateway cluster: this process runs shard_ids of shard_count (None: discord.py decides, all shards).
         shards: dict[str, Any] = {"shard_count": shard_count, **({"shard_ids": shard_ids} if shard_ids else {})}
@@ -91,7 +93,11 @@ class K401Bot(commands.AutoShardedBot):
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
         self.drain_seconds = drain_seconds
-        self.handler = InteractionHandler(core, store, cooldown or cooldown_for(store))
+        self.handler = InteractionHandler(core, store, cooldown or cooldown_for(store), metrics=metrics)
+        self.handler.metrics.watch_gateway(
+            lambda: [(shard_id, shard.latency) for shard_id, shard in self.shards.items()],
+            lambda: sum(not shard.is_closed() for shard in self.shards.values()),
+        )
         self.gateway = GatewayTransport(self.handler)
         self._heartbeats: asyncio.Task[None] | None = None
 

@@ -10,10 +10,11 @@ import re
 import stat
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.infra.dburl import DatabaseURLError, parse_database_url, url_secrets
 
 TOKEN_FILE_MAX_BYTES = 4096  # a bot token is about 72 characters; anything far larger is the wrong file
 
@@ -81,12 +82,18 @@ class Settings(BaseSettings):
     # Gateway clusters: this process runs shards BOT_SHARD_IDS ("0-3", "0,2") of BOT_SHARD_COUNT.
     shard_count: int | None = Field(default=None, alias="BOT_SHARD_COUNT", ge=1)
     shard_ids_text: str | None = Field(default=None, alias="BOT_SHARD_IDS")
+    # Prometheus /metrics on a listener of its own (unset: off for `run`; `serve` has it on its own port then).
+    metrics_port: int | None = Field(default=None, alias="BOT_METRICS_PORT", ge=0, le=65535)
+    metrics_host: str = Field(default="127.0.0.1", alias="BOT_METRICS_HOST")
 
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("BOT_DATABASE_URL must start with postgresql:// (unset it to use SQLite)")
+        if value is not None:
+            try:
+                parse_database_url(value.get_secret_value())
+            except DatabaseURLError as exc:  # one line naming the host, never the password
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -134,8 +141,9 @@ class Settings(BaseSettings):
         """Values that must never appear in logs or output."""
         found = [s.get_secret_value() for s in (self.discord_token, self.market_api_key) if s and s.get_secret_value()]
         if self.database_url is not None:
-            url = self.database_url.get_secret_value()
-            found += [url, *([p] if (p := urlsplit(url).password) else [])]
+            found += url_secrets(self.database_url.get_secret_value())
+            # The PostgreSQL client reads PGPASSWORD when the URL has none (what the compose files do).
+            found += [p] if (p := os.environ.get("PGPASSWORD")) else []
         return found
 
 
