@@ -283,11 +283,13 @@ async def run(
     tmp = Path(tempfile.mkdtemp())
     key = SigningKey.generate()
     http_env = base_env | {"DISCORD_PUBLIC_KEY": key.verify_key.encode().hex(), "BOT_MARKET_ENABLED": "0"}
-    pg: tuple[str, str] | None = None
-    if pg_base:
-        database = f"k401_bench_issue21_{os.getpid()}"
+    # A database per checkout: an older checkout refuses a schema a newer one has migrated.
+    pgs: dict[str, tuple[str, str]] = {}
+    for label, _ in checkouts if pg_base else []:
+        assert pg_base is not None
+        database = f"k401_bench_issue21_{os.getpid()}_{label}"
         await _admin(pg_base, f'CREATE DATABASE "{database}" TEMPLATE template0')
-        pg = (with_database(pg_base, database), database)
+        pgs[label] = (with_database(pg_base, database), database)
     try:
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=100)) as session:
             for r in range(rounds):
@@ -299,14 +301,15 @@ async def run(
                         "BOT_MARKET_ENABLED": "0",
                         "LOG_LEVEL": "INFO",
                     }
-                    await gateway_round(fake, label, cwd, env, n, out, pg if label != "floor" else None)
+                    await gateway_round(fake, label, cwd, env, n, out, pgs.get(label))
                     serve_env = http_env | {"BOT_DB_PATH": str(tmp / f"serve-{label}-{r}.sqlite3"), "LOG_LEVEL": "INFO"}
-                    await serve_round(session, key, label, cwd, serve_env, n, out, pg if label != "floor" else None)
+                    await serve_round(session, key, label, cwd, serve_env, n, out, pgs.get(label))
                 print(f"round {r + 1}/{rounds} done, load {loadavg()}", file=sys.stderr, flush=True)
     finally:
         await fake.close()
-        if pg_base and pg:
-            await _admin(pg_base, f'DROP DATABASE IF EXISTS "{pg[1]}" WITH (FORCE)')
+        for _, database in pgs.values():
+            assert pg_base is not None
+            await _admin(pg_base, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     single = {label: {**in_process(cwd), **store_paths(cwd)} for label, cwd in checkouts}
     return out, single
 
