@@ -10,13 +10,15 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
-from bot.domain.facts import LANGS, ConfigError, load_facts
+from bot.domain.facts import ConfigError, load_facts
+from bot.domain.language import LANGS
+from bot.infra.dburl import DatabaseURLError, parse_database_url, url_secrets
 from bot.infra.health import backup, check_health
 from bot.infra.logs import setup_logging
 from bot.infra.settings import Settings
@@ -112,19 +114,82 @@ def _copy_store(settings: Settings, url: str) -> int:
     return 0
 
 
+ASK_OPTIONS = ("--lang", "--json", "--offline", "--chart-dir", "--help", "-h")
+
+
+def _dash_lines_last(argv: list[str]) -> list[str]:
+    """`ask "-0%"`: a line that starts with `-` (and is none of ask's options) is moved behind `--`, so argparse
+    takes it for the line instead of an unknown option."""
+    if "ask" not in argv or "--" in argv:
+        return argv
+    start = argv.index("ask") + 1
+    for i in range(start, len(argv)):
+        token = argv[i]
+        if argv[i - 1] in ("--lang", "--chart-dir") and i > start:
+            continue  # an option's value
+        if token.startswith("-") and token != "-" and not any(o.startswith(token.split("=")[0]) for o in ASK_OPTIONS):
+            return [*argv[:i], *argv[i + 1 :], "--", token]
+        if not token.startswith("-"):
+            return argv  # the line is already a plain positional
+    return argv
+
+
+def _secrets_from_environment(argv: Sequence[str]) -> list[str]:
+    """What to scrub from a last-resort error line, known before (or without) valid settings."""
+    found = [os.environ.get(name, "") for name in ("DISCORD_TOKEN", "BOT_MARKET_API_KEY")]
+    found += url_secrets(os.environ.get("BOT_DATABASE_URL", "")) if os.environ.get("BOT_DATABASE_URL") else []
+    found += [s for i, arg in enumerate(argv) if arg.startswith("--to") for s in url_secrets(_value_of(argv, i))]
+    return [s for s in found if s]
+
+
+def _value_of(argv: Sequence[str], i: int) -> str:
+    if "=" in argv[i]:
+        return argv[i].split("=", 1)[1]
+    return argv[i + 1] if i + 1 < len(argv) else ""
+
+
+def _scrub(text: str, secrets: Sequence[str]) -> str:
+    for secret in sorted(secrets, key=len, reverse=True):
+        text = text.replace(secret, "[redacted]")
+    return text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """The CLI with a last-resort handler: whatever escapes becomes one redacted line on stderr and exit 1 (the
+    traceback only at LOG_LEVEL=DEBUG, through the logging filter that redacts it)."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    secrets = _secrets_from_environment(arguments)
+    try:
+        return _main(arguments, secrets)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        log.debug("unexpected error", exc_info=True)
+        first_line = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"internal error: {type(exc).__name__}: {_scrub(first_line, secrets)}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str], secrets: list[str]) -> int:
+    args = _parser().parse_args(_dash_lines_last(argv))
     try:
         settings = Settings()
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         message = str(first["msg"]).removeprefix("Value error, ")
-        print(f"settings error: {where + ': ' if where else ''}{message}", file=sys.stderr)
+        print(_scrub(f"settings error: {where + ': ' if where else ''}{message}", secrets), file=sys.stderr)
         return 2
-    # copy-store's URL comes on the command line: its password stays out of every log line too
-    url_secrets = [args.to, *filter(None, [urlsplit(args.to).password])] if args.command == "copy-store" else []
-    setup_logging(settings.log_level, settings.log_format, [*settings.secrets(), *url_secrets])
+    secrets += settings.secrets()
+    if args.command == "copy-store":
+        # copy-store's URL comes on the command line: its password stays out of every log line too
+        secrets += url_secrets(args.to)
+        try:
+            parse_database_url(args.to)
+        except DatabaseURLError as exc:
+            print(f"copy-store: --to {exc}", file=sys.stderr)
+            return 2
+    setup_logging(settings.log_level, settings.log_format, secrets)
     # Answers go to stdout; keep the console quiet unless asked.
     quiet = (None, "ask", "console", "health", "backup", "copy-store")
     if args.command in quiet and settings.log_level.upper() == "INFO":
@@ -176,5 +241,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _route_stray_tracebacks_through_logging() -> None:
+    """An exception in a thread or an unraisable one (a failing __del__) would print its traceback straight to stderr:
+    send it through logging instead, whose filter redacts secrets."""
+
+    def in_thread(args: threading.ExceptHookArgs) -> None:
+        if args.exc_type is not SystemExit:
+            exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+            log.error("uncaught exception in thread %s", getattr(args.thread, "name", "?"), exc_info=exc_info)
+
+    def unraisable(args: sys.UnraisableHookArgs) -> None:
+        exc_info = (args.exc_type, args.exc_value or args.exc_type(), args.exc_traceback)
+        log.warning("unraisable exception (%s)", args.err_msg or "ignored", exc_info=exc_info)
+
+    threading.excepthook = in_thread
+    sys.unraisablehook = unraisable
+
+
 if __name__ == "__main__":
+    _route_stray_tracebacks_through_logging()
     sys.exit(main())

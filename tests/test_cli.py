@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import discord.http
 import pytest
 
 from bot.__main__ import main
 from bot.answers.core import Core
 from bot.console import interactive
 from bot.infra.settings import Settings
+from tests.fakes import point_discord_py_at
 from tests.helpers import REPO, run_cli
 
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.token-from-a-dotenv-in-the-checkout-xx"
@@ -244,7 +245,7 @@ def test_a_dotenv_token_in_the_checkout_never_starts_the_bot_in_process(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord_stand_in.url)  # where a leaked token would go
+    point_discord_py_at(monkeypatch, discord_stand_in.url)  # where a leaked token would go
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     # Each guard alone must hold. 1: the working directory (Settings reading .env as in production).
     with monkeypatch.context() as guard:
@@ -363,3 +364,162 @@ def test_language_outside_discord_never_claims_it_was_saved(
     out = capsys.readouterr().out
     assert said in out
     assert "Saved" not in out and "已儲存" not in out and "已保存" not in out
+
+
+# ---------------------------------------------------------------- issue 18: URLs, last-resort errors, dash lines
+
+GENERATED_PASSWORD = "q7Rk2mZ9Xw/Lp3Vb8Nc+Ht5Ys="  # a generated password: `/`, `+`, `=` as password tools make them
+BAD_URLS = {
+    "raw slash in the password": (f"postgresql://k401:{GENERATED_PASSWORD}@127.0.0.1:5432/k401", "127.0.0.1:5432"),
+    "raw hash in the password": ("postgresql://k401:Xw9#Lp3Vb8Nc2@db.internal:5432/k401", "db.internal:5432"),
+    "raw question mark": ("postgresql://k401:Xw9?Lp3Vb8Nc2@db.internal/k401", "db.internal"),
+    "unclosed bracket": ("postgresql://k401:Sup3rSecretPw@[::1/db", "[::1"),
+    "port 99999": ("postgresql://k401:Sup3rSecretPw@127.0.0.1:99999/db", "127.0.0.1:99999"),
+    "port notaport": ("postgresql://k401:Sup3rSecretPw@127.0.0.1:notaport/db", "127.0.0.1:notaport"),
+    "multi-host with a bad port": ("postgresql://k401:Sup3rSecretPw@h1:5432,h2:0/db", "h1:5432,h2:0"),
+}
+
+
+def _password_pieces(url: str) -> list[str]:
+    password = url.split("://", 1)[1].rsplit("@", 1)[0].split(":", 1)[1]
+    return [password, *(p for p in password.replace("#", "/").replace("?", "/").split("/") if len(p) >= 4)]
+
+
+@pytest.mark.parametrize("case", list(BAD_URLS))
+@pytest.mark.parametrize("command", [("ask", "/help", "--offline"), ("check-config",), ("health",)])
+def test_a_malformed_database_url_is_one_line_naming_the_host_and_exit_2(
+    case: str, command: tuple[str, ...], tmp_path: Path
+) -> None:
+    """Before: exit 1 and a traceback quoting a piece of the password (`Port could not be cast to integer value as
+    'q7Rk2mZ9Xw'`), or `Invalid IPv6 URL` from every subcommand, check-config too."""
+    url, host = BAD_URLS[case]
+    result = run_cli(*command, cwd=tmp_path, BOT_DATABASE_URL=url)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("settings error: BOT_DATABASE_URL: ") and host in lines[0], lines[0]
+    for piece in _password_pieces(url):
+        assert piece not in result.stderr + result.stdout
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [("serve", "--port", "0"), ("run",), ("sync",), ("backup", "x.db"), ("console",)])
+def test_every_subcommand_refuses_a_malformed_url_the_same_way(command: tuple[str, ...], tmp_path: Path) -> None:
+    url, host = BAD_URLS["raw slash in the password"]
+    result = run_cli(*command, cwd=tmp_path, BOT_DATABASE_URL=url, DISCORD_PUBLIC_KEY="0" * 64, DISCORD_TOKEN="x" * 60)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and host in result.stderr and "percent-encode" in result.stderr
+    assert not any(piece in result.stderr for piece in _password_pieces(url))
+
+
+def test_copy_store_refuses_a_malformed_target_url_without_the_password(tmp_path: Path) -> None:
+    url, host = BAD_URLS["raw slash in the password"]
+    result = run_cli("copy-store", "--to", url, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("copy-store: --to ") and host in result.stderr
+    assert result.stderr.count("\n") == 1
+    assert not any(piece in result.stderr for piece in _password_pieces(url))
+
+
+def test_the_secrets_list_covers_every_form_of_an_odd_password() -> None:
+    """Before: `urlsplit(url).password` was None for a password with `/`, so only the whole URL was redacted."""
+    from bot.infra.dburl import url_secrets
+
+    secrets = url_secrets(f"postgresql://k401:{GENERATED_PASSWORD}@127.0.0.1:5432/k401")
+    assert GENERATED_PASSWORD in secrets and "q7Rk2mZ9Xw" in secrets and "Lp3Vb8Nc+Ht5Ys=" in secrets
+    encoded = url_secrets("postgresql://k401:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@db:5432/k401")
+    assert GENERATED_PASSWORD in encoded and "q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D" in encoded
+    assert "Sup3rSecretPw" in url_secrets("postgresql://db:5432/k401?sslmode=require&password=Sup3rSecretPw")
+
+
+def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_path: Path) -> None:
+    """The README's way of writing an odd password works end to end; a multi-host URL tries each host in turn (the
+    first here refuses connections). The server trusts local connections, so the password is not checked, only
+    carried; it appears nowhere."""
+    base = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    from bot.infra.dburl import parse_database_url
+
+    target = parse_database_url(base)
+    (host, port), user = target.hosts[0], target.user or "postgres"
+    encoded = "q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D"
+    url = f"postgresql://{user}:{encoded}@127.0.0.1:1,{host}:{port}/{target.database}"
+    result = run_cli("ask", "/inflow 2%", "--lang", "en", "--offline", cwd=tmp_path, BOT_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "$174 billion" in result.stdout
+    health = run_cli("health", cwd=tmp_path, BOT_DATABASE_URL=url)
+    for text in (result.stderr, health.stdout, health.stderr):
+        assert encoded not in text and GENERATED_PASSWORD not in text and "q7Rk2mZ9Xw" not in text
+    assert f"127.0.0.1:1,{host}:{port}" in health.stdout + health.stderr
+
+
+LAUNCH_FAILING = (
+    "import sys, bot.infra.health as h\n"
+    "def boom(*a, **k):\n"
+    "    import os; raise RuntimeError('connect to ' + os.environ['BOT_DATABASE_URL'] + ' failed')\n"
+    "h.check_health = boom\n"
+    "import bot.__main__ as m; m.check_health = boom\n"
+    "sys.exit(m.main(sys.argv[1:]))\n"
+)
+
+
+def test_an_unexpected_error_is_one_redacted_line_not_a_traceback(tmp_path: Path) -> None:
+    """The last-resort handler: whatever escapes a subcommand is one line on stderr, exit 1, secrets redacted."""
+    url = "postgresql://k401:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@127.0.0.1:1/k401"
+    result = run_cli("health", cwd=tmp_path, launcher=("-c", LAUNCH_FAILING), BOT_DATABASE_URL=url)
+    assert result.returncode == 1
+    assert result.stderr == "internal error: RuntimeError: connect to [redacted] failed\n"
+
+
+@pytest.mark.parametrize("line", ["-0%", "-5%", "--inflow"])
+def test_a_line_that_starts_with_a_dash_is_a_command_not_an_option(
+    line: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before: argparse took `-0%` for an unknown option (usage text, no answer)."""
+    status = main(["ask", line, "--lang", "en", "--offline"])
+    out = capsys.readouterr().out
+    assert status == 2
+    assert f"Unknown command “{line}”. Try `/help`." in out
+    status = main(["ask", "--lang", "en", line, "--offline"])
+    assert status == 2 and f"Unknown command “{line}”" in capsys.readouterr().out
+
+
+LAUNCH_THREAD_FAILING = (
+    "import os, runpy, sys, threading, bot.infra.health as h\n"
+    "def check(*a, **k):\n"
+    "    def fail(): raise RuntimeError('thread saw ' + os.environ['BOT_DATABASE_URL'])\n"
+    "    t = threading.Thread(target=fail, name='worker'); t.start(); t.join()\n"
+    "    return True, 'ok'\n"
+    "h.check_health = check\n"
+    "sys.argv = ['bot', *sys.argv[1:]]\n"
+    "runpy.run_module('bot', run_name='__main__', alter_sys=True)\n"
+)
+
+
+def test_an_exception_in_a_thread_is_logged_redacted_not_printed_raw(tmp_path: Path) -> None:
+    """Before: threading's default hook printed the traceback, URL and all, straight to stderr."""
+    url = "postgresql://k401:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@127.0.0.1:1/k401"
+    result = run_cli("health", cwd=tmp_path, launcher=("-c", LAUNCH_THREAD_FAILING), BOT_DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert "uncaught exception in thread worker" in result.stderr
+    assert "RuntimeError: thread saw [redacted]" in result.stderr
+    assert "q7Rk2mZ9Xw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "safe", "password"),
+    [
+        (
+            "postgresql://bot:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@db:5432/bot",
+            "postgresql://bot@db:5432/bot",
+            GENERATED_PASSWORD,
+        ),
+        ("postgres://db/bot", "postgres://db:5432/bot", None),
+        ("postgresql://127.0.0.1:5432/bot?user=bob@corp", "postgresql://127.0.0.1:5432/bot", None),
+        ("postgresql://u:pa:ss@[::1]:6432,db2/bot", "postgresql://u@[::1]:6432,db2:5432/bot", "pa:ss"),
+    ],
+)
+def test_well_formed_urls_parse(url: str, safe: str, password: str | None) -> None:
+    from bot.infra.dburl import parse_database_url
+
+    parsed = parse_database_url(url)
+    assert (parsed.safe, parsed.password) == (safe, password)

@@ -16,7 +16,7 @@ from discord.ext import commands
 
 from bot.answers.build import new_error_id
 from bot.answers.core import Core
-from bot.gateway.adapter import GatewayTransport, neutral
+from bot.gateway.adapter import GatewayTransport, is_unknown_interaction, neutral
 from bot.gateway.objects import NO_MENTIONS
 from bot.gateway.translator import LabelTranslator
 from bot.infra.cooldown import Cooldown, cooldown_for
@@ -44,6 +44,10 @@ class K401Tree(app_commands.CommandTree["K401Bot"]):
     async def on_error(self, interaction: discord.Interaction[K401Bot], error: app_commands.AppCommandError) -> None:
         bot = interaction.client
         name = getattr(interaction.command, "name", "?")
+        if is_unknown_interaction(getattr(error, "original", error)) and not interaction.response.is_done():
+            bot.gateway.acks_late += 1  # past its deadline: an apology would fail the same way; never retried
+            bot.gateway.count_late("Discord refused an acknowledgement as too late")
+            return
         error_id = new_error_id()
         log.error("error %s in /%s", error_id, name, exc_info=getattr(error, "original", error))
         # The namespace iterates as (name, value) pairs; it is not a mapping.

@@ -1,8 +1,9 @@
 """POST /interactions and GET /healthz on aiohttp.web.
 
-Order of checks for an interaction: size (413) -> signature and timestamp (401) -> JSON (400) -> an interaction id
-already received, a replay (409) -> shape (400) -> handler.
-Nothing is parsed, and nothing touches the store, before the signature is verified.
+Order of checks for an interaction: Content-Encoding (415) -> size (413) -> body within BODY_SECONDS (408) ->
+signature and timestamp (401) -> JSON (400) -> an interaction id already received, a replay (409) -> shape (400) ->
+handler. Nothing is parsed or decompressed, and nothing touches the store, before the signature is verified.
+Refusals and broken connections are one rate-limited log line each (bot.http.limits), never a traceback.
 """
 
 from __future__ import annotations
@@ -11,13 +12,16 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
+from bot.http.limits import BODY_SECONDS, FaultLog, one_line
 from bot.http.replay import ReplayGuard
 from bot.http.signature import SignatureVerifier
-from bot.http.webhooks import Webhooks
+from bot.http.webhooks import DELIVERY_SECONDS, Webhooks
 from bot.http.wire import Body, ReplyBodies, json_body
 from bot.interactions import (
     BadInteraction,
@@ -65,6 +69,8 @@ class InteractionServer:
         self._idle = asyncio.Event()
         self._idle.set()
         self._deferred: set[asyncio.Task[None]] = set()
+        self.faults = FaultLog(log)
+        self.working: set[object] = set()  # connections serving a verified interaction: never closed to make room
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -76,24 +82,31 @@ class InteractionServer:
 
     async def interactions(self, request: web.Request) -> web.Response:
         self.requests_in_flight += 1
-        self._idle.clear()
         try:
             return await self._interaction(request)
         finally:
             self.requests_in_flight -= 1
-            if self.requests_in_flight == 0:
-                self._idle.set()
+            if request.protocol in self.working:
+                self.working.discard(request.protocol)
+                if not self.working:
+                    self._idle.set()
 
     async def _interaction(self, request: web.Request) -> web.Response:
+        encoding = request.headers.get("Content-Encoding", "identity").strip().lower()
+        if encoding not in ("identity", ""):
+            # Discord never compresses interaction bodies; decompressing a stranger's gzip bomb costs seconds of CPU.
+            self.faults.note("compressed request refused (415)", f"Content-Encoding {one_line(encoding)}")
+            return _error(415, "Content-Encoding must be identity")
         if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
             return _error(413, "body over 1 MiB")
-        try:
-            raw = await request.read()
-        except web.HTTPRequestEntityTooLarge:
-            return _error(413, "body over 1 MiB")
+        raw = await self._read_body(request)
+        if isinstance(raw, web.Response):
+            return raw
         headers = request.headers
         if not self.verifier.verify(headers.get("X-Signature-Timestamp"), headers.get("X-Signature-Ed25519"), raw):
             return _error(401, "invalid request signature")
+        self.working.add(request.protocol)  # a verified interaction: the drain waits for it, the cap spares it
+        self._idle.clear()
         try:
             body = json.loads(raw)
             if not await self.replays.first_time(body):
@@ -107,23 +120,38 @@ class InteractionServer:
             self._finish_later(interaction, outcome)
         return _response(self.bodies.callback(outcome.reply))
 
+    async def _read_body(self, request: web.Request) -> bytes | web.Response:
+        """The raw body, or the error response for a body that is too big, too slow, cut off or malformed."""
+        try:
+            return await asyncio.wait_for(request.read(), BODY_SECONDS)
+        except web.HTTPRequestEntityTooLarge:
+            return _error(413, "body over 1 MiB")
+        except TimeoutError:
+            self.faults.note(f"request body not received within {BODY_SECONDS:.0f} s (408)")
+            return _error(408, "request body too slow")
+        except ConnectionError:
+            self.faults.note("client disconnected before sending the whole body")
+            return _error(400, "incomplete body")
+        except HttpProcessingError as exc:
+            self.faults.note("malformed request body refused (400)", one_line(exc.message or exc))
+            return _error(400, "malformed body")
+
     def _finish_later(self, interaction: Interaction, outcome: Outcome) -> None:
-        task = asyncio.ensure_future(self._finish(interaction, outcome))
+        deadline = time.monotonic() + DELIVERY_SECONDS  # the interaction token's life, counted from its arrival
+        task = asyncio.ensure_future(self._finish(interaction, outcome, deadline))
         self._deferred.add(task)
         task.add_done_callback(self._deferred.discard)
 
-    async def _finish(self, interaction: Interaction, outcome: Outcome) -> None:
+    async def _finish(self, interaction: Interaction, outcome: Outcome, deadline: float) -> None:
         """The real answer after a deferral: edit the original message, or (an error after a deferred component
         update) an ephemeral follow-up, leaving the clicked message as it was."""
         assert outcome.final is not None
         try:
             final = await outcome.final
             if delivery_of(outcome.reply, final) is Delivery.FOLLOW_UP:
-                delivered = await self.webhooks.follow_up(interaction, final)
-            else:
-                delivered = await self.webhooks.edit_original(interaction, final)
-            if not delivered:
-                log.warning("a deferred answer could not be delivered to Discord")
+                await self.webhooks.follow_up(interaction, final, deadline=deadline)
+            else:  # (a final failure is logged once, by Webhooks)
+                await self.webhooks.edit_original(interaction, final, deadline=deadline)
         except Exception:
             log.exception("finishing a deferred interaction failed")
 
@@ -150,7 +178,8 @@ class InteractionServer:
     # ------------------------------------------------------------------ shutdown
 
     async def drain(self, timeout: float) -> int:
-        """Wait (at most `timeout` s) for requests in flight and deferred answers; returns how many were left."""
+        """Wait (at most `timeout` s) for verified interactions in flight and deferred answers; returns how many were
+        left. A request still sending its body is no interaction yet: it is not waited for."""
         self.draining = True
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -160,4 +189,4 @@ class InteractionServer:
         if pending:
             log.info("waiting for %d deferred answer(s)", len(pending))
             await asyncio.wait(pending, timeout=max(0.0, deadline - loop.time()))
-        return self.requests_in_flight + sum(1 for t in self._deferred if not t.done())
+        return len(self.working) + sum(1 for t in self._deferred if not t.done())

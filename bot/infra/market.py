@@ -27,7 +27,7 @@ from bot.domain.facts import Facts
 from bot.domain.inflow import MarketCap
 from bot.domain.plausible import ImplausibleValue
 from bot.infra.background import BackgroundWrites
-from bot.store import Store
+from bot.store import MarketSnapshots
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ class MarketData:
         base_url: str,
         facts: Facts,
         *,
-        store: Store | None = None,
+        store: MarketSnapshots | None = None,
         api_key: str | None = None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,

@@ -24,7 +24,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.registry import Collector
 
 from bot.answers.requests import Command
-from bot.domain.facts import LANGS
+from bot.domain.language import LANGS
 
 log = logging.getLogger(__name__)
 

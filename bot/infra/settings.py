@@ -10,10 +10,11 @@ import re
 import stat
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 from pydantic import AnyHttpUrl, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from bot.infra.dburl import DatabaseURLError, parse_database_url, url_secrets
 
 TOKEN_FILE_MAX_BYTES = 4096  # a bot token is about 72 characters; anything far larger is the wrong file
 
@@ -88,8 +89,11 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith(("postgresql://", "postgres://")):
-            raise ValueError("BOT_DATABASE_URL must start with postgresql:// (unset it to use SQLite)")
+        if value is not None:
+            try:
+                parse_database_url(value.get_secret_value())
+            except DatabaseURLError as exc:  # one line naming the host, never the password
+                raise ValueError(str(exc)) from None
         return value
 
     @model_validator(mode="after")
@@ -137,8 +141,9 @@ class Settings(BaseSettings):
         """Values that must never appear in logs or output."""
         found = [s.get_secret_value() for s in (self.discord_token, self.market_api_key) if s and s.get_secret_value()]
         if self.database_url is not None:
-            url = self.database_url.get_secret_value()
-            found += [url, *([p] if (p := urlsplit(url).password) else [])]
+            found += url_secrets(self.database_url.get_secret_value())
+            # The PostgreSQL client reads PGPASSWORD when the URL has none (what the compose files do).
+            found += [p] if (p := os.environ.get("PGPASSWORD")) else []
         return found
 
 

@@ -21,8 +21,8 @@ from bot.answers.components import ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
 from bot.answers.model import Answer
-from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
-from bot.domain.facts import Lang, parse_lang
+from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request
+from bot.domain.language import Lang, lang_from_locale, parse_lang
 from bot.infra.cooldown import Cooldown
 from bot.infra.logs import InteractionLine, emit
 from bot.infra.metrics import Metrics

@@ -18,10 +18,10 @@ import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import asyncpg
 
+from bot.infra.dburl import parse_database_url
 from bot.store.base import (
     CHECK_TIMEOUT_SECONDS,
     DEFAULT_MAX_CACHE_ENTRIES,
@@ -48,7 +48,7 @@ READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read
 # once for this long instead of each waiting its timeout. A timeout with a server that answers the probe (one row
 # locked by another session, one slow statement) fails only that call.
 BACKOFF_SECONDS = 2.0
-PROBE_TIMEOUT_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 1.5  # a connection and SELECT 1 on a loaded machine still fit; a silent server does not
 PROBE_INTERVAL_SECONDS = 1.0  # at most one probe a second, however many calls time out
 READER_RETRY_SECONDS = 1.0
 DEFAULT_POOL_MAX = 10
@@ -82,19 +82,16 @@ async def schema_version(conn: asyncpg.Connection) -> int | None:
 
 
 def host_port(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    return parse_database_url(url).host_port  # the URL was validated in Settings (or by copy-store)
 
 
 def safe_url(url: str) -> str:
     """The URL without its password or query: postgresql://bot@db:5432/bot."""
-    parts = urlsplit(url)
-    user = f"{parts.username}@" if parts.username else ""
-    return f"{parts.scheme}://{user}{host_port(url)}{parts.path}"
+    return parse_database_url(url).safe
 
 
 def password_of(url: str) -> str | None:
-    return urlsplit(url).password
+    return parse_database_url(url).password
 
 
 def describe_error(exc: BaseException, url: str) -> str:
@@ -270,7 +267,8 @@ class PostgresStore(Store):
             if self.refuses_this_code:
                 log.error("store: %s", problem)
             return
-        self._readers.grow()
+        if self.migrate:  # a store opened only to look (`health`) makes one read: no held connections for it
+            self._readers.grow()
 
     def _schema_problem(self, found: int | None) -> str | None:
         """Why this code cannot use a database at schema `found` as it is, or None."""

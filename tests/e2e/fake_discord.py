@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import math
 import time
 import zlib
 from collections.abc import Callable
@@ -132,6 +133,11 @@ class FakeDiscord:
         self.login_token: str | None = None
         self.reject_token = False
         self.callback_delay = 0.0
+        # Webhook calls (PATCH @original, follow-ups) before this time.monotonic() get a global 429, as Discord sends
+        # it: JSON retry_after and global, Retry-After in whole seconds, X-RateLimit-Global and -Scope.
+        self.rate_limited_until = 0.0
+        self.rate_limited_answers = 0
+        self.refuse_callbacks = False  # answer every callback as Discord does after 3 s: 404, code 10062
         self.sync_delay = 0.0
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._changed = asyncio.Condition()
@@ -272,6 +278,10 @@ class FakeDiscord:
             await asyncio.sleep(self.callback_delay)
         token, iid = request.match_info["token"], request.match_info["iid"]
         body, files = await self._read_body(request)
+        if self.refuse_callbacks:
+            await self._record(token, Reply("refused", body, files))
+            error = json.dumps({"message": "Unknown interaction", "code": 10062}).encode()
+            return web.Response(body=error, status=404, headers={"Content-Type": "application/json"})
         kind = body.get("type")
         message = None
         if kind in (4, 5):  # a message, or "thinking…"
@@ -294,7 +304,18 @@ class FakeDiscord:
             return _json(response)
         return web.Response(status=204)
 
+    def _rate_limited(self) -> web.Response | None:
+        left = self.rate_limited_until - time.monotonic()
+        if left <= 0:
+            return None
+        self.rate_limited_answers += 1
+        headers = {"Retry-After": str(math.ceil(left)), "X-RateLimit-Global": "true", "X-RateLimit-Scope": "global"}
+        body = {"message": "You are being rate limited.", "retry_after": round(left, 3), "global": True}
+        return _json(body, 429, headers)
+
     async def _edit_original(self, request: web.Request) -> web.Response:
+        if (limited := self._rate_limited()) is not None:
+            return limited
         token = request.match_info["token"]
         body, files = await self._read_body(request)
         message = self._message(token, body, files)
@@ -305,6 +326,8 @@ class FakeDiscord:
         return _json(self.messages.get(request.match_info["token"], {}))
 
     async def _followup(self, request: web.Request) -> web.Response:
+        if (limited := self._rate_limited()) is not None:
+            return limited
         token = request.match_info["token"]
         body, files = await self._read_body(request)
         await self._record(token, Reply("followup", body, files))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import resource
 import signal
 import sys
 import time
@@ -216,13 +217,20 @@ async def start_serve(
     *,
     cwd: Path,
     timeout: float = 60,
+    open_files: int | None = None,
 ) -> Serve:
-    """`python -m bot serve --port 0` in `cwd` (a test's temp folder: no .env there) with a scrubbed environment.
+    """`python -m bot serve --port 0` in `cwd` (a test's temp folder: no .env there) with a scrubbed environment;
+    `open_files` lowers its descriptor limit (RLIMIT_NOFILE), as a container's 1,024 would.
 
     discord.py is made unimportable in that process (SERVE_WITHOUT_DISCORD): every HTTP test is also the proof that
     the HTTP transport never needs it.
     """
     full_env = scrubbed_env(DISCORD_PUBLIC_KEY=key.verify_key.encode().hex(), LOG_LEVEL="INFO", **env)
+
+    def limit_files() -> None:
+        if open_files is not None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (open_files, open_files))
+
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-c",
@@ -234,6 +242,7 @@ async def start_serve(
         env=full_env,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        preexec_fn=limit_files if open_files is not None else None,
     )
     assert proc.stdout is not None and proc.stderr is not None
     stderr: list[str] = []
