@@ -53,11 +53,18 @@ def ping(url: str, private_hex: str, wrong: bool) -> int:
 
 async def discord_run(podman: list[str]) -> int:
     from tests.e2e.fake_discord import FakeDiscord
+    from tests.e2e.helpers import RUN_AGAINST_FAKE
 
     fake = FakeDiscord()
     await fake.start()
     proc = await asyncio.create_subprocess_exec(
-        *podman, fake.api_base, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+        *podman,
+        "python",
+        "-c",
+        RUN_AGAINST_FAKE,
+        fake.api_base,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
     try:
         await asyncio.wait_for(fake.ready.wait(), 120)
