@@ -28,7 +28,8 @@ sys.path.insert(0, str(REPO))
 from bot.answers.core import CHART_DEADLINE_SECONDS, MAX_CHARTS_QUEUED, Core  # noqa: E402
 from bot.answers.render import Renderer  # noqa: E402
 from bot.answers.requests import parse_request  # noqa: E402
-from bot.domain.facts import Lang, load_facts  # noqa: E402
+from bot.domain.facts import load_facts  # noqa: E402
+from bot.domain.language import Lang  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 
 

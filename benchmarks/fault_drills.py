@@ -22,7 +22,8 @@ import aiohttp  # noqa: E402
 from bot.answers.core import Core  # noqa: E402
 from bot.answers.render import Renderer  # noqa: E402
 from bot.answers.requests import parse_request  # noqa: E402
-from bot.domain.facts import Lang, load_facts  # noqa: E402
+from bot.domain.facts import load_facts  # noqa: E402
+from bot.domain.language import Lang  # noqa: E402
 from bot.infra.market import MarketData  # noqa: E402
 from bot.store import SQLiteStore  # noqa: E402
 from tests.fake_market import FakeMarketAPI, gzip_bomb  # noqa: E402

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from bot.domain.facts import LANGS, ConfigError, load_facts
+from bot.domain.facts import ConfigError, load_facts
+from bot.domain.language import LANGS
 from bot.infra.dburl import DatabaseURLError, parse_database_url, url_secrets
 from bot.infra.health import backup, check_health
 from bot.infra.logs import setup_logging

@@ -13,9 +13,9 @@ from typing import TextIO
 from bot.answers.build import new_error_id
 from bot.answers.core import Core
 from bot.answers.model import Answer
-from bot.answers.requests import LanguageRequest, UserInputError, lang_from_locale, parse_request
+from bot.answers.requests import LanguageRequest, UserInputError, parse_request
 from bot.answers.textout import answer_text
-from bot.domain.facts import Lang, parse_lang
+from bot.domain.language import Lang, lang_from_locale, parse_lang
 
 PROMPT = "401k> "
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from bot.answers.build import SOURCE_PAGES, AnswerContext, answer, answer_error
 from bot.answers.model import Answer
 from bot.answers.requests import Topic, UserInputError, parse_request
-from bot.domain.facts import Lang
+from bot.domain.language import Lang
 
 ALLOCATIONS = ("2%", "1-5%", "0.0001%", "33.3333%", "100%", "10%")
 POOLS = ("401k", "dc", "retirement")

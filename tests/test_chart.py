@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from bot.answers.chart import _POOL_NAMES, _TEXT, HEIGHT, WIDTH, find_cjk_font, render_inflow_chart
+from bot.answers.chart import HEIGHT, WIDTH, chart_texts, find_cjk_font, render_inflow_chart
 from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
@@ -16,6 +16,7 @@ from bot.domain.allocation import parse_allocation
 from bot.domain.facts import Facts
 from bot.domain.inflow import Estimate, MarketCap, Pool, estimate
 from bot.store import SQLiteStore
+from tests.fakes import open_core
 
 B = Decimal("1e9")
 
@@ -59,7 +60,7 @@ def test_chinese_labels_use_a_font_that_has_every_glyph(facts: Facts) -> None:
     assert chart.label_lang == "zh-TW"
     path = font_manager.findfont(font_manager.FontProperties(family=font_name), fallback_to_default=False)
     font = FT2Font(path)
-    drawn = "".join(_TEXT["zh-TW"].values()) + "".join(_POOL_NAMES["zh-TW"].values()) + "億兆美元"
+    drawn = "".join(chart_texts()) + "億兆美元"
     missing = [ch for ch in set(drawn) if ord(ch) > 0x2E80 and font.get_char_index(ord(ch)) == 0]
     assert missing == []
 
@@ -76,8 +77,7 @@ def test_without_a_cjk_font_the_chart_falls_back_to_english_and_says_so(
 
 async def test_second_identical_ask_does_not_render_again(tmp_path: Path, facts: Facts, renderer: Renderer) -> None:
     request = parse_request("/inflow 2%", facts)
-    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store, open_core(facts, renderer, store=store) as core:
         first = await core.respond(request, "en", wait_for_chart=True)  # a cold worker may miss the 2 s deadline
         assert core.charts_rendered == 1
         second = await core.respond(request, "en")

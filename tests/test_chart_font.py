@@ -19,8 +19,9 @@ from PIL import Image
 from bot.answers import chart
 from bot.answers.chart import BUNDLED_FONTS, BundledFont, chart_labels, find_cjk_font, render_inflow_chart
 from bot.domain.allocation import parse_allocation
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
 from bot.domain.inflow import MarketCap, Pool, estimate
+from bot.domain.language import Lang
 from bot.infra.market import SOURCE_NAME
 
 CHINESE: tuple[Lang, ...] = ("zh-TW", "zh-CN")

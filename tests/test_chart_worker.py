@@ -263,3 +263,15 @@ def test_the_serving_process_never_imports_matplotlib() -> None:
 def test_allocation_text_is_canonical() -> None:
     assert parse_allocation("２％").text == parse_allocation(" 2 %").text == parse_allocation("2.0%").text == "2%"
     assert parse_allocation("0.50%").text == "0.5%" and Decimal("0.5") == parse_allocation("0.5%").low
+
+
+def test_the_worker_gets_no_credentials(monkeypatch: pytest.MonkeyPatch, facts: Facts) -> None:
+    monkeypatch.setenv("DISCORD_TOKEN", "a-token-the-chart-worker-must-not-see")
+    worker = ChartWorker()
+    try:
+        worker.draw(_estimate(facts), "en")
+        assert worker.pid is not None
+        environ = Path(f"/proc/{worker.pid}/environ").read_bytes()
+        assert b"a-token-the-chart-worker-must-not-see" not in environ and b"PATH=" in environ
+    finally:
+        worker.close()

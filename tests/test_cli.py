@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import discord.http
 import pytest
 
 from bot.__main__ import main
 from bot.answers.core import Core
 from bot.console import interactive
 from bot.infra.settings import Settings
+from tests.fakes import point_discord_py_at
 from tests.helpers import REPO, run_cli
 
 FAKE_TOKEN = "MTMwMDAwMDAwMDAwMDAwMDAwMQ.GfakeX.token-from-a-dotenv-in-the-checkout-xx"
@@ -245,7 +245,7 @@ def test_a_dotenv_token_in_the_checkout_never_starts_the_bot_in_process(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr(discord.http.Route, "BASE", discord_stand_in.url)  # where a leaked token would go
+    point_discord_py_at(monkeypatch, discord_stand_in.url)  # where a leaked token would go
     monkeypatch.setattr(sys, "stdin", io.StringIO(""))
     # Each guard alone must hold. 1: the working directory (Settings reading .env as in production).
     with monkeypatch.context() as guard:
@@ -503,3 +503,23 @@ def test_an_exception_in_a_thread_is_logged_redacted_not_printed_raw(tmp_path: P
     assert "uncaught exception in thread worker" in result.stderr
     assert "RuntimeError: thread saw [redacted]" in result.stderr
     assert "q7Rk2mZ9Xw" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "safe", "password"),
+    [
+        (
+            "postgresql://bot:q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D@db:5432/bot",
+            "postgresql://bot@db:5432/bot",
+            GENERATED_PASSWORD,
+        ),
+        ("postgres://db/bot", "postgres://db:5432/bot", None),
+        ("postgresql://127.0.0.1:5432/bot?user=bob@corp", "postgresql://127.0.0.1:5432/bot", None),
+        ("postgresql://u:pa:ss@[::1]:6432,db2/bot", "postgresql://u@[::1]:6432,db2:5432/bot", "pa:ss"),
+    ],
+)
+def test_well_formed_urls_parse(url: str, safe: str, password: str | None) -> None:
+    from bot.infra.dburl import parse_database_url
+
+    parsed = parse_database_url(url)
+    assert (parsed.safe, parsed.password) == (safe, password)

@@ -10,8 +10,8 @@ from bot.answers.build import AnswerContext, answer
 from bot.answers.components import MAX_CUSTOM_ID, ComponentIdTooLong, control_custom_id, decode, encode
 from bot.answers.requests import Command, InflowRequest, UserInputError, build_request, parse_request
 from bot.discord_wire.message import message_payload
-from bot.domain.facts import LANGS, Lang
 from bot.domain.inflow import Pool
+from bot.domain.language import LANGS, Lang
 
 
 def test_roundtrip_inflow_state() -> None:

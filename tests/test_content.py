@@ -14,8 +14,8 @@ from bot.answers.build import AnswerContext, answer
 from bot.answers.model import Answer
 from bot.answers.requests import Topic, parse_request
 from bot.domain.allocation import parse_allocation
-from bot.domain.facts import Lang
 from bot.domain.inflow import Pool, inflow_usd, pool_fact
+from bot.domain.language import Lang
 from tests.answer_matrix import CASES, shown_text
 
 # shared/ sits beside the repository (CI: beside the clone; here: beside the worktrees' parent).
@@ -434,7 +434,7 @@ def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 def test_every_answer_in_every_language_fits_discords_limits(case: object, ctx: AnswerContext) -> None:
     from bot.answers.model import limit_violations
-    from bot.domain.facts import LANGS
+    from bot.domain.language import LANGS
     from tests.answer_matrix import Case
 
     assert isinstance(case, Case)

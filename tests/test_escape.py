@@ -12,7 +12,7 @@ from bot.answers.core import Core
 from bot.answers.model import Answer, limit_violations
 from bot.answers.render import escape
 from bot.answers.requests import UserInputError
-from bot.domain.facts import Lang
+from bot.domain.language import Lang
 
 # Everything str.splitlines() (and so the renderer's _tidy) breaks a line on, plus tab.
 SEPARATORS = ["\n", "\r", "\r\n", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\t"]

@@ -21,8 +21,9 @@ from bot.answers.build import AnswerContext, answer
 from bot.answers.render import Renderer
 from bot.answers.requests import InflowRequest, K401Request, LanguageRequest, OpinionsRequest, Topic, parse_request
 from bot.domain.allocation import parse_allocation
-from bot.domain.facts import LANGS, Facts, Lang
+from bot.domain.facts import Facts
 from bot.domain.inflow import MarketCap, Pool, estimate
+from bot.domain.language import LANGS, Lang
 from tests.answer_matrix import CASES, Case, shown_text
 
 # Every Chinese answer language gets the no-English check; the Traditional script checks are for zh-TW (a

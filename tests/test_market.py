@@ -18,7 +18,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import Command, build_request
 from bot.console import answer_line
@@ -39,15 +38,10 @@ from bot.infra.services import open_services
 from bot.infra.settings import Settings
 from bot.store import SQLiteStore, Store
 from tests.fake_market import FakeMarketAPI
+from tests.fakes import FakeClock, open_core
 from tests.helpers import scrubbed_env
 
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1_764_468_600.0  # 2025-11-30 02:10 UTC
-
-    def __call__(self) -> float:
-        return self.now
+NOW = 1_764_468_600.0  # 2025-11-30 02:10 UTC
 
 
 @pytest.fixture
@@ -73,7 +67,7 @@ def make_market(
 async def test_fresh_fetch_is_live_with_its_time(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     market = make_market(session, api, facts, clock)
     cap = await market.market_cap()
     assert cap.kind == "live"
@@ -86,7 +80,7 @@ async def test_fresh_fetch_is_live_with_its_time(
 async def test_served_from_cache_within_the_ttl_then_refreshed(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     market = make_market(session, api, facts, clock)
     await market.market_cap()
     clock.now += 599
@@ -101,7 +95,7 @@ async def test_served_from_cache_within_the_ttl_then_refreshed(
 async def test_fifty_simultaneous_asks_make_one_request(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
 ) -> None:
-    market = make_market(session, api, facts, FakeClock())
+    market = make_market(session, api, facts, FakeClock(NOW))
     caps = await asyncio.gather(*(market.market_cap() for _ in range(50)))
     assert {c.kind for c in caps} == {"live"}
     assert api.hits["global"] == 1 and api.hits["prices"] == 1  # timings: benchmarks/timings.py
@@ -130,7 +124,7 @@ async def test_failure_without_history_falls_back_to_the_config_figure(
 ) -> None:
     api.mode = mode
     # "slow" answers after 5 s: a config figure here means the 0.5 s timeout fired (timings: benchmarks/timings.py).
-    cap = await make_market(session, api, facts, FakeClock()).market_cap()
+    cap = await make_market(session, api, facts, FakeClock(NOW)).market_cap()
     assert cap.kind == "config"
     assert cap.usd == Decimal("3.9e12")
     assert cap.as_of == dt.date(2025, 8, 7)
@@ -140,7 +134,7 @@ async def test_failure_without_history_falls_back_to_the_config_figure(
 async def test_failure_after_a_good_fetch_uses_the_last_snapshot_with_its_age(
     mode: str, api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     market = make_market(session, api, facts, clock)
     await market.market_cap()
     api.mode = mode
@@ -152,7 +146,7 @@ async def test_failure_after_a_good_fetch_uses_the_last_snapshot_with_its_age(
 
 
 async def test_a_failing_api_is_not_hammered(api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     market = make_market(session, api, facts, clock)
     api.mode = "500"
     for _ in range(20):
@@ -167,7 +161,7 @@ async def test_a_failing_api_is_not_hammered(api: FakeMarketAPI, session: aiohtt
 async def test_snapshot_survives_a_restart_through_the_store(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         market = make_market(session, api, facts, clock, store)
         await market.market_cap()
@@ -182,7 +176,7 @@ async def test_snapshot_survives_a_restart_through_the_store(
 async def test_a_fresh_stored_snapshot_saves_the_request(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         first = make_market(session, api, facts, clock, store)
         await first.market_cap()
@@ -258,7 +252,7 @@ async def test_an_implausible_price_drops_the_response_and_the_last_good_one_is_
     tmp_path: Path,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:
         market = make_market(session, api, facts, clock, store)
         await market.market_cap()
@@ -272,7 +266,7 @@ async def test_an_implausible_price_drops_the_response_and_the_last_good_one_is_
         assert "market: dropped an implausible response" in caplog.text or "not JSON" in caplog.text
         # never stored: the newest stored snapshot is still the good one
         latest = await store.latest_snapshot()
-        assert latest is not None and latest[0] == FakeClock().now
+        assert latest is not None and latest[0] == FakeClock(NOW).now
     assert api.hits["prices"] == 2
 
 
@@ -281,17 +275,17 @@ async def test_inflow_with_an_absurd_btc_price_answers_with_the_labelled_config_
     lang: str, api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, renderer: Renderer
 ) -> None:
     api.prices = POISONED_PRICES["btc beyond Decimal's context"]
-    core = Core(facts, renderer, make_market(session, api, facts, FakeClock()))
-    outcome = await answer_line(core, "/inflow 2%", lang)  # type: ignore[arg-type]
-    assert outcome.status == 0
-    market = outcome.answer.fields[-1].value
-    assert (
-        market
-        == {
-            "en": "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)",
-            "zh-TW": "3.9兆美元——截至2025年8月7日（引用 CoinGecko 的媒體報導；無即時數據）",
-        }[lang]
-    )
+    async with open_core(facts, renderer, market=make_market(session, api, facts, FakeClock(NOW))) as core:
+        outcome = await answer_line(core, "/inflow 2%", lang)  # type: ignore[arg-type]
+        assert outcome.status == 0
+        market = outcome.answer.fields[-1].value
+        assert (
+            market
+            == {
+                "en": "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)",
+                "zh-TW": "3.9兆美元——截至2025年8月7日（引用 CoinGecko 的媒體報導；無即時數據）",
+            }[lang]
+        )
 
 
 class AbsurdSource:
@@ -313,10 +307,10 @@ class AbsurdSource:
     [{"btc_usd": Decimal("1e30")}, {"eth_usd": Decimal("1E+999999")}, {"usd": Decimal("1e30")}, {"usd": Decimal(0)}],
 )
 async def test_the_core_checks_any_market_source(figures: dict[str, Decimal], facts: Facts, renderer: Renderer) -> None:
-    core = Core(facts, renderer, AbsurdSource(**figures))
-    outcome = await answer_line(core, "/inflow 2%", "en")
-    assert outcome.status == 0
-    assert outcome.answer.fields[-1].value.endswith("(Press reports citing CoinGecko; no live data)")
+    async with open_core(facts, renderer, market=AbsurdSource(**figures)) as core:
+        outcome = await answer_line(core, "/inflow 2%", "en")
+        assert outcome.status == 0
+        assert outcome.answer.fields[-1].value.endswith("(Press reports citing CoinGecko; no live data)")
 
 
 POISONED_STORED = {
@@ -335,7 +329,7 @@ POISONED_STORED = {
 async def test_a_poisoned_snapshot_already_in_the_store_is_never_reused(
     payload: Any, api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts, tmp_path: Path
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     if isinstance(payload, dict):
         payload = {"fetched_at": clock.now - 60, **payload}
     async with SQLiteStore(tmp_path / "m.sqlite3", clock=clock) as store:  # as an older version left it
@@ -368,7 +362,7 @@ async def test_a_huge_body_is_cut_at_the_cap_and_never_parsed(
     api.mode = mode
     api.delay = 0
     # A generous timeout: the size cap, not the clock, must be what ends this.
-    cap = await MarketData(session, api.base_url, facts, timeout_seconds=20, clock=FakeClock()).market_cap()
+    cap = await MarketData(session, api.base_url, facts, timeout_seconds=20, clock=FakeClock(NOW)).market_cap()
     assert cap.kind == "config"
     # Only /simple/price's few bytes were parsed: the 32 MiB never reached the parser (before: read whole, then
     # parsed on the loop).
@@ -388,7 +382,7 @@ async def test_the_body_is_parsed_off_the_event_loop(
         return real_parse(body)
 
     monkeypatch.setattr(market_module, "parse_json", recording_parse)
-    assert (await make_market(session, api, facts, FakeClock()).market_cap()).kind == "live"
+    assert (await make_market(session, api, facts, FakeClock(NOW)).market_cap()).kind == "live"
     assert len(threads) == 2 and threading.current_thread() not in threads  # /global and /simple/price
 
 
@@ -397,7 +391,7 @@ async def test_a_body_under_the_cap_is_still_read(
 ) -> None:
     api.mode = "flood"
     api.flood_bytes = MAX_BODY_BYTES - 1024  # large, but allowed: the cap is not cutting real answers short
-    cap = await make_market(session, api, facts, FakeClock()).market_cap()
+    cap = await make_market(session, api, facts, FakeClock(NOW)).market_cap()
     assert (cap.kind, cap.usd) == ("live", Decimal("3e12"))
 
 
@@ -407,7 +401,7 @@ async def test_the_api_key_never_follows_a_redirect_to_another_origin(
     async with FakeMarketAPI() as elsewhere:
         api.mode = "redirect"
         api.redirect_to = elsewhere.base_url
-        cap = await make_market(session, api, facts, FakeClock()).market_cap()
+        cap = await make_market(session, api, facts, FakeClock(NOW)).market_cap()
         assert cap.kind == "config"
         assert api.api_keys == ["demo-key", "demo-key"]  # the configured origin got it, as it should
         assert sum(elsewhere.hits.values()) == 0 and elsewhere.api_keys == []
@@ -422,7 +416,7 @@ async def test_the_market_api_cannot_make_the_bot_keep_cookies(
     api.mode = "cookies"
     async with open_services(Settings()) as services:
         assert services.market is not None
-        clock = services.market.clock = FakeClock()
+        clock = services.market.clock = FakeClock(NOW)
         assert (await services.market.market_cap()).kind == "live"
         clock.now += 3600
         assert (await services.market.market_cap()).kind == "live"
@@ -433,7 +427,7 @@ async def test_the_market_api_cannot_make_the_bot_keep_cookies(
 async def test_a_clock_set_back_does_not_freeze_the_figure(
     api: FakeMarketAPI, session: aiohttp.ClientSession, facts: Facts
 ) -> None:
-    clock = FakeClock()
+    clock = FakeClock(NOW)
     market = make_market(session, api, facts, clock)
     await market.market_cap()
     clock.now -= 86_400  # NTP or an operator sets the clock back a day: the snapshot's age is unknown
@@ -487,8 +481,10 @@ async def test_an_answer_that_uses_no_market_figure_is_peeked_even_when_the_mark
 ) -> None:
     """Core.peek: /401k answers from memory at once without a fresh market value (it never shows one); /inflow,
     whose answer does depend on it, still goes the slow way."""
-    async with SQLiteStore(tmp_path / "p.sqlite3") as store:
-        core = Core(facts, renderer, AbsurdSource(), store)
+    async with (
+        SQLiteStore(tmp_path / "p.sqlite3") as store,
+        open_core(facts, renderer, market=AbsurdSource(), store=store) as core,
+    ):
         k401 = build_request(Command.K401, {}, facts)
         inflow = build_request(Command.INFLOW, {"allocation": "2%"}, facts)
         assert core.peek(k401, "en") is None  # nothing in memory yet
@@ -499,4 +495,3 @@ async def test_an_answer_that_uses_no_market_figure_is_peeked_even_when_the_mark
         assert (peeked.key, peeked.answer) == (answered.key, answered.answer)
         assert core.peek(k401, "zh-TW") is None  # another language is another answer
         assert core.peek(inflow, "en") is None
-        await core.close()

@@ -11,7 +11,7 @@ import pytest
 from bot.answers.build import ERROR_CODES, AnswerContext, answer, answer_error
 from bot.answers.model import limit_violations
 from bot.answers.requests import Topic, UserInputError, parse_request
-from bot.domain.facts import LANGS, Lang
+from bot.domain.language import LANGS, Lang
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 CJK = re.compile(r"[\u4e00-\u9fff]")

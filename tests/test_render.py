@@ -9,7 +9,8 @@ from bot.answers.build import AnswerContext, answer, answer_error, answer_intern
 from bot.answers.model import Answer, limit_violations
 from bot.answers.render import Renderer, escape
 from bot.answers.requests import UserInputError, parse_request
-from bot.domain.facts import LANGS, Facts, Lang
+from bot.domain.facts import Facts
+from bot.domain.language import LANGS, Lang
 
 LINES = [
     "/401k",

@@ -21,15 +21,8 @@ from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable, migrations
+from tests.fakes import FakeClock, open_core
 from tests.helpers import scrubbed_env
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_migrations_are_applied_and_tracked(tmp_path: Path) -> None:
@@ -108,9 +101,9 @@ async def test_unusable_location_answers_without_cache(tmp_path: Path, facts: Fa
         assert await store.get_language("user", 1) is None
         with pytest.raises(StoreUnavailable):
             await store.set_language("user", 1, "en")
-        core = Core(facts, renderer, store=store)
-        result = await core.answer(parse_request("/inflow 2%", facts), "en")
-        assert result.description.startswith("**$174 billion**")
+        async with open_core(facts, renderer, store=store) as core:
+            result = await core.answer(parse_request("/inflow 2%", facts), "en")
+            assert result.description.startswith("**$174 billion**")
 
 
 async def test_full_disk_turns_caching_off_and_settings_report_an_error(tmp_path: Path) -> None:
@@ -131,8 +124,7 @@ async def test_core_caches_answers_and_keys_them_by_data_version(
     tmp_path: Path, facts: Facts, renderer: Renderer
 ) -> None:
     request = parse_request("/401k topic:risks", facts)
-    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store, open_core(facts, renderer, store=store) as core:
         first = await core.answer(request, "en")
         await core.drain()  # the cache write happens in the background
         assert await store.cache_count() == 1
@@ -192,7 +184,7 @@ async def test_two_processes_on_one_file_see_each_others_preferences(tmp_path: P
         assert _python(SET_LANGUAGE, str(path), "3", "en", "2").stdout.strip() == "zh-CN"
 
 
-async def test_preferences_come_from_memory_until_any_connection_commits(
+async def test_preferences_come_from_memory_until_another_connection_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = tmp_path / "cached.sqlite3"
@@ -214,10 +206,29 @@ async def test_preferences_come_from_memory_until_any_connection_commits(
         other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process writes user 1
         assert other.returncode == 0, other.stderr
         assert await store.get_languages(1, 7) == ("en", "zh-TW")  # the very next lookup sees it
-        await store.set_language("user", 1, "zh-CN")  # and this process's own write
+        assert len(reads) == 2
+        # This process's own commits (a saved language, cache and cooldown writes on every command) never make it
+        # read every preference again: the copy follows its own writes, and only another process's commit drops it
+        # (the first own commit after another process's may read them once more: that commit is found then).
+        await store.set_language("user", 1, "zh-CN")
         assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        if store._checking is not None:
+            await store._checking
         assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
-        assert len(reads) == 3
+        full_reads = reads.count(reads[0])
+        assert full_reads <= 3
+        for i in range(5):
+            await store.cache_put(f"k{i}", b"v", 60)
+            assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+            if store._checking is not None:
+                await store._checking  # whether another process wrote: asked of the writer connection
+        assert reads.count(reads[0]) == full_reads
+        before = len(reads)
+        assert await store.get_languages(1, 7) == ("zh-CN", "zh-TW")
+        assert len(reads) == before  # from memory again
+        other = _python(SET_LANGUAGE, str(path), "1", "en", "1")  # another process's commit still shows at once
+        assert other.returncode == 0, other.stderr
+        assert await store.get_languages(1, 7) == ("en", "zh-TW")
 
 
 HOLD_WRITE_LOCK = """

@@ -16,16 +16,9 @@ from bot.store import MalformedId, SQLiteStore, Store, StoreUnavailable
 from bot.store.base import SNAPSHOTS_KEPT, Preference
 from bot.store.postgres import PostgresStore
 from tests.fake_market import FakeMarketAPI
+from tests.fakes import FakeClock
 
 Factory = Callable[..., Store]
-
-
-class FakeClock:
-    def __init__(self, now: float = 1_750_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -159,7 +159,7 @@ async def test_a_server_that_stops_answering_is_backed_off(proxied: tuple[TcpPro
         try:
             with pytest.raises(StoreUnavailable, match="timed out"):
                 await store.set_language("user", 2, "en")  # waits its 1.5 s; a probe finds the server silent
-            await asyncio.sleep(1.2)  # the probe's own timeout
+            await asyncio.sleep(1.8)  # the probe's own timeout (1.5 s)
             started = time.perf_counter()
             with pytest.raises(StoreUnavailable, match="not responding"):
                 await store.set_language("user", 3, "en")

@@ -20,12 +20,12 @@ from urllib.parse import urlsplit
 import asyncpg
 import pytest
 
-from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore, StoreUnavailable
 from bot.store.postgres import PostgresStore, migrations
+from tests.fakes import open_core
 from tests.helpers import scrubbed_env
 from tests.pg_fixtures import with_database
 
@@ -166,18 +166,18 @@ async def test_stopped_mid_run_and_started_again(pg_url: str, facts: Facts, rend
     request = parse_request("/inflow 2%", facts)
     async with PostgresStore(proxy.url(pg_url)) as store:
         await store.set_language("user", 1, "zh-TW")
-        core = Core(facts, renderer, store=store)
-        await proxy.cut()
-        started = time.perf_counter()
-        assert (await core.answer(request, "en")).description.startswith("**$174 billion**")
-        assert await store.get_language("user", 1) is None  # answered without the store, not stuck on it
-        with pytest.raises(StoreUnavailable):
-            await store.set_language("user", 2, "en")
-        assert time.perf_counter() - started < 3.0
-        await proxy.restore()
-        assert await store.get_language("user", 1) == "zh-TW"  # the pool reconnected; nothing was lost
-        await store.set_language("user", 2, "en")  # written after recovery
-        assert (await core.answer(parse_request("/401k", facts), "en")).title
+        async with open_core(facts, renderer, store=store) as core:
+            await proxy.cut()
+            started = time.perf_counter()
+            assert (await core.answer(request, "en")).description.startswith("**$174 billion**")
+            assert await store.get_language("user", 1) is None  # answered without the store, not stuck on it
+            with pytest.raises(StoreUnavailable):
+                await store.set_language("user", 2, "en")
+            assert time.perf_counter() - started < 3.0
+            await proxy.restore()
+            assert await store.get_language("user", 1) == "zh-TW"  # the pool reconnected; nothing was lost
+            await store.set_language("user", 2, "en")  # written after recovery
+            assert (await core.answer(parse_request("/401k", facts), "en")).title
     await proxy.cut()
     async with PostgresStore(pg_url) as fresh:
         assert await fresh.get_language("user", 1) == "zh-TW"
@@ -223,12 +223,12 @@ async def test_a_hanging_query_is_bounded_and_the_answer_still_comes(
             await asyncio.sleep(0.5)  # past the back-off: the next read waits on the server again
             started = time.perf_counter()
             assert await store.get_language("user", 1) is None
-            core = Core(facts, renderer, store=store)
-            answer = await core.answer(parse_request("/inflow 2%", facts), "en")
-            assert answer.description.startswith("**$174 billion**")
-            # one read waited its 0.5 s; after it the store answers "nothing" at once instead of hanging again
-            # (without the back-off: 0.5 + 0.5 + 1.5 s)
-            assert time.perf_counter() - started < 2.0
+            async with open_core(facts, renderer, store=store) as core:
+                answer = await core.answer(parse_request("/inflow 2%", facts), "en")
+                assert answer.description.startswith("**$174 billion**")
+                # one read waited its 0.5 s; after it the store answers "nothing" at once instead of hanging again
+                # (without the back-off: 0.5 + 0.5 + 1.5 s)
+                assert time.perf_counter() - started < 2.0
         finally:
             await transaction.rollback()
             await blocker.close()

@@ -17,9 +17,10 @@ from bot.answers.components import control_custom_id, decode
 from bot.answers.core import Core
 from bot.answers.formatting import fact_value, money
 from bot.answers.render import Renderer
-from bot.answers.requests import LANGUAGE_CHOICES, UserInputError, lang_from_locale, parse_request
+from bot.answers.requests import LANGUAGE_CHOICES, UserInputError, parse_request
 from bot.console import interactive
-from bot.domain.facts import ConfigError, Facts, load_facts, parse_lang
+from bot.domain.facts import ConfigError, Facts, load_facts
+from bot.domain.language import lang_from_locale, parse_lang
 from bot.domain.paths import config_dir
 from bot.domain.simplified import Simplifier, load_overrides
 from bot.store import SQLiteStore

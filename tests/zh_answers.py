@@ -19,8 +19,9 @@ from bot.answers.requests import (
     UserInputError,
     parse_request,
 )
-from bot.domain.facts import STANCES, Lang
+from bot.domain.facts import STANCES
 from bot.domain.inflow import MarketCap
+from bot.domain.language import Lang
 
 INFLOW_LINES = ("/inflow 1% pool:retirement", "/inflow 2%", "/inflow 1-5% pool:dc", "/inflow 0.5%", "/inflow 37.5%")
 _ERROR_PARAMS = {

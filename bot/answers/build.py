@@ -21,8 +21,9 @@ from bot.answers.requests import (
     UserInputError,
 )
 from bot.domain.allocation import AllocationErrorReason
-from bot.domain.facts import STANCES, Fact, Facts, Lang, Source
+from bot.domain.facts import STANCES, Fact, Facts, Source
 from bot.domain.inflow import MarketCap, Pool, estimate, headline_check, pool_fact
+from bot.domain.language import Lang
 
 OPINIONS_PER_PAGE = 3
 # /sources pages: groups that fit one embed together; the last page lists the documents.

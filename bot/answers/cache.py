@@ -44,6 +44,7 @@ _ANSWER_CODE = (
     "answers/formatting",
     "answers/requests",
     "answers/chart",
+    "domain/language",
     "domain/simplified",
     "domain/inflow",
     "domain/allocation",

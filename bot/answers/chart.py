@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from bot.answers import formatting
-from bot.domain.facts import Lang
+from bot.domain import language
+from bot.domain.facts import load_labels
 from bot.domain.inflow import Estimate
-from bot.domain.simplified import default_simplifier
+from bot.domain.language import Lang
+from bot.domain.language import simplifier as default_simplifier  # the one zh-TW -> zh-CN converter
 
 log = logging.getLogger(__name__)
 
@@ -99,15 +101,15 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "source": "{note}・{source}，{date}",
     },
 }
-_POOL_NAMES: dict[Lang, dict[str, str]] = {
-    "en": {"401k": "401(k) plan assets", "dc": "all DC plan assets", "retirement": "all US retirement assets"},
-    "zh-TW": {"401k": "401(k) 計畫資產", "dc": "全部確定提撥制計畫資產", "retirement": "全美退休資產"},
-}
+
+
+def _pool_name(pool: str, lang: Lang) -> str:
+    return load_labels().pool_assets[pool].get(lang)  # config/commands.toml, as the answer's own text names it
 
 
 def chart_texts() -> list[str]:
     """Every fixed label text in Traditional Chinese (scripts/subset_font.py puts their glyphs in the subset)."""
-    return [*_TEXT["zh-TW"].values(), *_POOL_NAMES["zh-TW"].values()]
+    return [*_TEXT["zh-TW"].values(), *(name.zh_tw for name in load_labels().pool_assets.values())]
 
 
 @dataclass(frozen=True)
@@ -195,8 +197,8 @@ class ChartLabels:
 
 def chart_labels(est: Estimate, lang: Lang) -> ChartLabels:
     series = chart_series(est)
-    text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang
-    text, pool_name = _TEXT[text_lang], _POOL_NAMES[text_lang][est.pool.value]
+    text_lang = language.text_lang(lang)
+    text, pool_name = _TEXT[text_lang], _pool_name(est.pool.value, text_lang)
     allocation = est.allocation
     pct = formatting.exact_percent(allocation.low, lang)  # the allocation exactly as typed
     if allocation.is_range:

@@ -26,13 +26,15 @@ import threading
 import time
 from typing import IO, Any
 
-from bot.domain.facts import LANGS
+from bot.domain.language import LANGS
 
 log = logging.getLogger(__name__)
 
 MAX_CHARTS_PER_WORKER = 500
 HANG_SECONDS = 20.0  # far past any caller's deadline: only a stuck child is killed
 MAX_FRAME = 8 * 1024 * 1024
+# The child draws; it needs no credentials, so it is not given any.
+_SECRET_ENV = ("DISCORD_TOKEN", "DISCORD_TOKEN_FILE", "BOT_DATABASE_URL", "BOT_MARKET_API_KEY", "DISCORD_PUBLIC_KEY")
 _HEADER = struct.Struct(">I")
 _OK, _FAILED = b"P", b"E"
 
@@ -136,6 +138,7 @@ class ChartWorker:
             stdout=subprocess.PIPE,
             bufsize=0,
             close_fds=True,
+            env={k: v for k, v in os.environ.items() if k not in _SECRET_ENV},
         )
         self._drawn_by_child = 0
         self.started += 1

@@ -20,8 +20,9 @@ from bot.answers.cache import AnswerCache
 from bot.answers.chart_worker import draw_in_worker, warm_worker
 from bot.answers.requests import InflowRequest
 from bot.domain.allocation import parse_allocation
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
 from bot.domain.inflow import Estimate, MarketCap, Pool, estimate
+from bot.domain.language import Lang
 
 # A chart must be ready this long after the ask began, or the answer goes without it: with the market request's
 # own 1.5 s timeout inside it, every /inflow answer is final within ~2 s, inside Discord's 3 s.

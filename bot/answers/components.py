@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from bot.answers.model import Answer, Control
 from bot.answers.requests import Command
-from bot.domain.facts import Lang, parse_lang
+from bot.domain.language import Lang, parse_lang
 
 PREFIX = "k4"
 SELECT_PREFIX = "k4s"

@@ -21,8 +21,9 @@ from bot.answers.model import Answer
 from bot.answers.render import Renderer
 from bot.answers.requests import InflowRequest, LanguageRequest, Request, UserInputError
 from bot.domain import plausible
-from bot.domain.facts import Facts, Lang, load_facts
+from bot.domain.facts import Facts, load_facts
 from bot.domain.inflow import MarketCap
+from bot.domain.language import Lang, in_language, text_lang
 from bot.infra.background import BackgroundWrites
 from bot.store import Store
 
@@ -43,8 +44,7 @@ CHART_FILENAME = "inflow.png"
 # Said in the footer when the chart was left out; keyed by language code so a new language only adds a line.
 CHART_UNAVAILABLE: dict[str, str] = {
     "en": "📊 The chart is not available right now; ask again in a moment to see it.",
-    "zh-TW": "📊 圖表暫時無法提供，稍後再問一次即可看到。",
-    "zh-CN": "📊 图表暂时无法提供，稍后再问一次即可看到。",
+    "zh-TW": "📊 圖表暫時無法提供，稍後再問一次即可看到。",  # zh-CN: converted from it, as every answer text is
 }
 
 log = logging.getLogger(__name__)
@@ -202,7 +202,7 @@ class Core:
 
     def _without_chart(self, key: str, result: Answer) -> Answer:
         def make() -> Answer:
-            note = CHART_UNAVAILABLE.get(result.lang, CHART_UNAVAILABLE["en"])
+            note = in_language(CHART_UNAVAILABLE[text_lang(result.lang)], result.lang, self.facts.simplify)
             return replace(result, footer=f"{result.footer}\n{note}" if result.footer else note)
 
         return self.cache.variant(key + ":nochart", make)

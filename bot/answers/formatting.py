@@ -16,9 +16,10 @@ from babel import Locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import NumberPattern, format_compact_decimal, parse_pattern
 
-from bot.domain.facts import Fact, Lang
+from bot.domain.facts import Fact
+from bot.domain.language import CLDR_LOCALE, Lang, in_language, text_lang
 
-BABEL_LOCALE: dict[Lang, str] = {"en": "en_US", "zh-TW": "zh_Hant_TW", "zh-CN": "zh_Hans_CN"}
+BABEL_LOCALE = CLDR_LOCALE  # bot.domain.language owns each language's CLDR locale
 # Parsed once, not on every number: an /inflow answer writes ~60 of them.
 _LOCALES: dict[Lang, Locale] = {lang: Locale.parse(code) for lang, code in BABEL_LOCALE.items()}
 # Every function here is pure, and answers repeat the same figures (the config's, the scenario table's), so results
@@ -119,7 +120,7 @@ def fact_value(fact: Fact, lang: Lang) -> str:
         compact = str(format_compact_decimal(fact.amount, format_type="long", locale=_LOCALES[lang], fraction_digits=2))
         return f"{_grouped_compact(compact, lang) if lang == 'zh-TW' else compact}人"
     suffixes: dict[str, dict[Lang, str]] = {
-        "years": {"en": " years", "zh-TW": "歲", "zh-CN": "岁"},
-        "days": {"en": " days", "zh-TW": "天", "zh-CN": "天"},
+        "years": {"en": " years", "zh-TW": "歲"},
+        "days": {"en": " days", "zh-TW": "天"},
     }
-    return number(fact.value, lang) + suffixes[fact.unit][lang]
+    return number(fact.value, lang) + in_language(suffixes[fact.unit][text_lang(lang)], lang)

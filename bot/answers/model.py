@@ -11,7 +11,7 @@ import re
 from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
-from bot.domain.facts import Lang
+from bot.domain.language import Lang
 
 # Discord's limits on one message (https://discord.com/developers/docs/resources/message#embed-object-embed-limits)
 LIMITS = {

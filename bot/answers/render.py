@@ -26,7 +26,9 @@ import jinja2
 
 from bot.answers import formatting
 from bot.answers.model import Answer, EmbedField
-from bot.domain.facts import LANGS, Fact, Facts, Lang, Source, TimelineStep
+from bot.domain import language
+from bot.domain.facts import Fact, Facts, Source, TimelineStep
+from bot.domain.language import LANGS, Lang
 from bot.domain.paths import templates_dir
 
 FIELD_START, FIELD_BODY, INLINE_MARK = "\x1e", "\x1f", "\x1d"
@@ -94,7 +96,7 @@ class Renderer:
         self.version = _tree_hash(directory)
 
     def _make_env(self, directory: Path, lang: Lang) -> jinja2.Environment:
-        text_lang: Lang = "zh-TW" if lang == "zh-CN" else lang  # the language the templates' own text is in
+        text_lang = language.text_lang(lang)  # the language the templates' own text is in (zh-CN: zh-TW)
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader([directory / text_lang, directory / "shared"]),
             undefined=jinja2.StrictUndefined,

@@ -16,8 +16,9 @@ from enum import StrEnum
 from typing import Any
 
 from bot.domain.allocation import Allocation, AllocationError, parse_allocation
-from bot.domain.facts import LANGS, STANCES, Facts, Lang, Localized, Stance
+from bot.domain.facts import STANCES, Facts, Localized, Stance
 from bot.domain.inflow import Pool
+from bot.domain.language import LANGS
 
 MAX_LINE_LENGTH = 300
 
@@ -250,18 +251,3 @@ def build_request(command: Command, options: Mapping[str, str | None], facts: Fa
 def parse_request(line: str, facts: Facts) -> Request:
     parsed = parse_line(line, facts)
     return build_request(parsed.command, parsed.options, facts)
-
-
-_SIMPLIFIED_REGIONS = ("cn", "sg", "hans", "my")
-
-
-def lang_from_locale(locale: str | None) -> Lang:
-    """Discord/console locale -> answer language.
-
-    zh-CN (and Singapore, Malaysia, zh-Hans) read Simplified; zh-TW, zh-HK, zh-MO, zh-Hant and a bare `zh` read
-    Traditional (Hong Kong and Macau write Traditional characters); anything else reads English.
-    """
-    tag = (locale or "").split(".")[0].replace("_", "-").lower()  # "zh_CN.UTF-8" -> "zh-cn"
-    if tag != "zh" and not tag.startswith("zh-"):
-        return "en"
-    return "zh-CN" if any(part in _SIMPLIFIED_REGIONS for part in tag.split("-")[1:]) else "zh-TW"

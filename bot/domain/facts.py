@@ -6,6 +6,7 @@ A broken file stops start-up with one message naming the file, the entry and the
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import tomllib
 from collections.abc import Iterable
@@ -26,11 +27,10 @@ from pydantic import (
     field_validator,
 )
 
+from bot.domain.language import Lang, simplifier
 from bot.domain.paths import config_dir
 from bot.domain.simplified import OVERRIDES_FILE, OverridesError, Simplifier, load_overrides
 
-Lang = Literal["en", "zh-TW", "zh-CN"]
-LANGS: tuple[Lang, ...] = ("en", "zh-TW", "zh-CN")
 Stance = Literal["supportive", "cautious", "critical"]
 STANCES: tuple[Stance, ...] = ("supportive", "cautious", "critical")
 Unit = Literal["usd_trillion", "usd_billion", "usd", "percent", "people_million", "years", "days"]
@@ -51,12 +51,6 @@ _UNIT_SCALE: dict[str, Decimal] = {
 
 class ConfigError(Exception):
     """A config file is unusable; the message names file, entry and field."""
-
-
-def parse_lang(text: str | None) -> Lang | None:
-    """'en' / 'zh-TW' / 'zh-CN' (any case, '_' or '-') as a Lang; None for anything else ('auto', '', junk)."""
-    wanted = (text or "").strip().replace("_", "-").lower()
-    return next((lang for lang in LANGS if lang.lower() == wanted), None)
 
 
 class _Strict(BaseModel):
@@ -257,6 +251,7 @@ class Labels(_Strict):
     commands: dict[str, Localized]
     topics: dict[str, Localized]
     pools: dict[str, Localized]
+    pool_assets: dict[str, Localized]  # the pool's money in a sentence or on the chart
     stances: dict[str, Localized]
     languages: dict[str, Localized]
     controls: dict[str, Localized]
@@ -372,6 +367,7 @@ _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "commands": ("401k", "inflow", "opinions", "sources", "language"),
     "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks", "timeline"),
     "pools": ("401k", "dc", "retirement"),
+    "pool_assets": ("401k", "dc", "retirement"),
     "stances": STANCES,
     "languages": ("en", "zh-TW", "zh-CN", "auto"),
     "controls": ("switch_language", "previous", "next", "choose_topic"),
@@ -379,6 +375,13 @@ _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
     "option_descriptions": _OPTIONS,
     "terms": ("current",),
 }
+
+
+@functools.cache
+def load_labels(directory: Path | None = None) -> Labels:
+    """config/commands.toml alone (English and zh-TW texts), for code that needs a label but not the facts."""
+    path = (directory or config_dir()) / LABELS_FILE
+    return _validate(Labels, path, _read_toml(path), dt.date.today())
 
 
 def _check_slash(path: Path, labels: Labels) -> None:
@@ -439,7 +442,7 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
 
     overrides_path = directory / OVERRIDES_FILE
     try:
-        simplify = Simplifier(load_overrides(overrides_path))
+        simplify = simplifier(load_overrides(overrides_path))
     except OverridesError as exc:
         raise ConfigError(str(exc)) from None
     for model in (parsed_facts, parsed_opinions, labels):

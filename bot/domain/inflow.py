@@ -9,7 +9,8 @@ from enum import StrEnum
 from typing import Literal
 
 from bot.domain.allocation import Allocation
-from bot.domain.facts import Fact, Facts, Lang, Localized
+from bot.domain.facts import Fact, Facts, Localized
+from bot.domain.language import Lang
 
 SCENARIO_PERCENTS: tuple[Decimal, ...] = (Decimal(1), Decimal(2), Decimal(5), Decimal(10))
 _HUNDRED = Decimal(100)

@@ -17,8 +17,10 @@ import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import opencc
+if TYPE_CHECKING:
+    import opencc
 
 OVERRIDES_FILE = "zh-CN-overrides.toml"
 # "8.7 兆" / "43.4兆" / "数十兆": the amount stays, the unit becomes the mainland 万亿.
@@ -35,6 +37,8 @@ _OPENCC_LOCK = threading.Lock()  # answers render on the event loop, chart label
 
 @functools.cache
 def _opencc() -> opencc.OpenCC:
+    import opencc  # 7-10 MiB of tables: loaded when the first text is converted, not when this module is imported
+
     return opencc.OpenCC("tw2sp")
 
 
@@ -81,15 +85,3 @@ def load_overrides(path: Path) -> tuple[tuple[str, str], ...]:
         pairs.append((wrong, right))
     # Longest first, so a long phrase wins over a shorter one inside it.
     return tuple(sorted(pairs, key=lambda pair: -len(pair[0])))
-
-
-@functools.cache
-def load_simplifier(config_directory: Path) -> Simplifier:
-    return Simplifier(load_overrides(config_directory / OVERRIDES_FILE))
-
-
-def default_simplifier() -> Simplifier:
-    """The converter with the package's own override file."""
-    from bot.domain.paths import config_dir
-
-    return load_simplifier(config_dir())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,6 +32,29 @@ from bot.interactions import (
 from bot.interactions.model import OptionValue
 
 log = logging.getLogger(__name__)
+
+# Discord drops an interaction not acknowledged within 3 s of its creation. One that reaches us this late (a backlog
+# under overload) is dropped before any work: answering it would only fail, and cost the live ones their time.
+ACK_DEADLINE_SECONDS = 3.0
+ACK_MARGIN_SECONDS = 0.25  # the acknowledgement's own round trip
+DISCORD_EPOCH_MS = 1_420_070_400_000
+UNKNOWN_INTERACTION = 10062  # Discord's error code for an interaction past its acknowledgement deadline
+
+
+def interaction_age(snowflake: int, now: float) -> float | None:
+    """Seconds since Discord created the interaction (its id holds the time), or None when that time is not
+    plausible for a live event (a clock far off, or ids that carry no time): then nothing is dropped on age."""
+    age = now - ((snowflake >> 22) + DISCORD_EPOCH_MS) / 1000
+    return age if -5.0 < age < 60.0 else None
+
+
+def too_late(snowflake: int, now: float) -> bool:
+    age = interaction_age(snowflake, now)
+    return age is not None and age > ACK_DEADLINE_SECONDS - ACK_MARGIN_SECONDS
+
+
+def is_unknown_interaction(error: BaseException) -> bool:
+    return isinstance(error, discord.NotFound) and error.code == UNKNOWN_INTERACTION
 
 
 def message_custom_ids(message: discord.Message | None) -> tuple[str, ...]:
@@ -80,6 +104,19 @@ class GatewayTransport:
         # Built embeds and views of non-ephemeral answers, reused across sends (views here are fully dynamic).
         self._built: LruCache[str, tuple[discord.Embed, discord.ui.View]] = LruCache(256, 3600.0)
         self._in_flight: set[asyncio.Task[Any]] = set()
+        self.dropped_late = 0  # interactions dropped unanswered: they arrived past the acknowledgement deadline
+        self.acks_late = 0  # acknowledgements Discord refused as too late (counted, never retried)
+
+    def count_late(self, what: str) -> None:
+        """One line for the first and every 100th, not a traceback per interaction when the bot is behind."""
+        total = self.dropped_late + self.acks_late
+        if total == 1 or total % 100 == 0:
+            log.warning(
+                "overloaded: %s (%d dropped before any work, %d acknowledgements too late so far)",
+                what,
+                self.dropped_late,
+                self.acks_late,
+            )
 
     # ------------------------------------------------------------------ entry points (the cog and components)
 
@@ -102,11 +139,20 @@ class GatewayTransport:
         return [app_commands.Choice(name=n, value=v) for n, v in outcome.reply.choices]
 
     async def _run(self, interaction: discord.Interaction[Any], neutral_interaction: Interaction) -> None:
+        if too_late(interaction.id, time.time()):
+            self.dropped_late += 1
+            self.count_late("an interaction arrived past its acknowledgement deadline; dropped")
+            return
         task = asyncio.current_task()
         if task is not None:
             self._in_flight.add(task)
         try:
             await self.deliver(interaction, await self.handler.handle(neutral_interaction))
+        except discord.NotFound as exc:
+            if not is_unknown_interaction(exc) or interaction.response.is_done():
+                raise
+            self.acks_late += 1  # Discord no longer knows it: nothing to retry, nobody to apologise to
+            self.count_late("Discord refused an acknowledgement as too late")
         finally:
             if task is not None:
                 self._in_flight.discard(task)

@@ -16,11 +16,12 @@ from discord.ext import commands
 
 from bot.answers.build import new_error_id
 from bot.answers.core import Core
-from bot.gateway.adapter import GatewayTransport, neutral
+from bot.gateway.adapter import GatewayTransport, is_unknown_interaction, neutral
 from bot.gateway.objects import NO_MENTIONS
 from bot.gateway.translator import LabelTranslator
 from bot.infra.cooldown import Cooldown, cooldown_for
 from bot.infra.health import HEARTBEAT_SECONDS, heartbeat_key
+from bot.infra.metrics import Metrics
 from bot.interactions import DRAIN_SECONDS, InteractionHandler, Kind, log_interaction
 from bot.store import Store
 
@@ -43,6 +44,10 @@ class K401Tree(app_commands.CommandTree["K401Bot"]):
     async def on_error(self, interaction: discord.Interaction[K401Bot], error: app_commands.AppCommandError) -> None:
         bot = interaction.client
         name = getattr(interaction.command, "name", "?")
+        if is_unknown_interaction(getattr(error, "original", error)) and not interaction.response.is_done():
+            bot.gateway.acks_late += 1  # past its deadline: an apology would fail the same way; never retried
+            bot.gateway.count_late("Discord refused an acknowledgement as too late")
+            return
         error_id = new_error_id()
         log.error("error %s in /%s", error_id, name, exc_info=getattr(error, "original", error))
         # The namespace iterates as (name, value) pairs; it is not a mapping.
@@ -67,6 +72,7 @@ class K401Bot(commands.AutoShardedBot):
         drain_seconds: float = DRAIN_SECONDS,
         shard_count: int | None = None,
         shard_ids: list[int] | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         # A gateway cluster: this process runs shard_ids of shard_count (None: discord.py decides, all shards).
         shards: dict[str, Any] = {"shard_count": shard_count, **({"shard_ids": shard_ids} if shard_ids else {})}
@@ -87,7 +93,11 @@ class K401Bot(commands.AutoShardedBot):
         self.dev_guild_id = dev_guild_id
         self.sync_on_start = sync_on_start
         self.drain_seconds = drain_seconds
-        self.handler = InteractionHandler(core, store, cooldown or cooldown_for(store))
+        self.handler = InteractionHandler(core, store, cooldown or cooldown_for(store), metrics=metrics)
+        self.handler.metrics.watch_gateway(
+            lambda: [(shard_id, shard.latency) for shard_id, shard in self.shards.items()],
+            lambda: sum(not shard.is_closed() for shard in self.shards.values()),
+        )
         self.gateway = GatewayTransport(self.handler)
         self._heartbeats: asyncio.Task[None] | None = None
 

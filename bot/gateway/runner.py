@@ -12,6 +12,7 @@ import sys
 import discord
 
 from bot.gateway.client import K401Bot
+from bot.infra.metrics import start_metrics_server
 from bot.infra.services import SharedStoreUnreachable, open_services
 from bot.infra.settings import Settings
 
@@ -44,7 +45,13 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             sync_on_start=not syncing,
             shard_count=settings.shard_count,
             shard_ids=settings.shard_ids,
+            metrics=services.metrics,
         )
+        metrics_runner = None
+        if settings.metrics_port is not None and not syncing:
+            metrics_runner, _ = await start_metrics_server(
+                services.metrics, settings.metrics_host, settings.metrics_port
+            )
         async with bot:
             if syncing:
                 await bot.login(token)
@@ -64,6 +71,8 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             log.info("shutting down")
             await bot.close()
             stopper.cancel()
+            if metrics_runner is not None:
+                await metrics_runner.cleanup()
     return 0
 
 

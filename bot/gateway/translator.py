@@ -9,9 +9,8 @@ from __future__ import annotations
 import discord
 from discord import app_commands
 
-from bot.domain.facts import Facts, Lang
-
-CHINESE_LOCALES: dict[discord.Locale, Lang] = {discord.Locale.taiwan_chinese: "zh-TW", discord.Locale.chinese: "zh-CN"}
+from bot.domain.facts import Facts
+from bot.domain.language import lang_from_locale
 
 
 def key_str(text: str, key: str) -> app_commands.locale_str:
@@ -26,8 +25,8 @@ class LabelTranslator(app_commands.Translator):
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
         key = string.extras.get("key")
-        lang = CHINESE_LOCALES.get(locale)
-        if lang is None or not isinstance(key, str) or "." not in key:
+        lang = lang_from_locale(locale.value)  # as the handler picks an answer's language from a client's locale
+        if lang == "en" or not isinstance(key, str) or "." not in key:
             return None
         group, name = key.split(".", 1)
         try:

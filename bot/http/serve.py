@@ -29,6 +29,7 @@ from bot.http.server import InteractionServer
 from bot.http.signature import PublicKeyError, SignatureVerifier, load_public_key
 from bot.http.webhooks import Webhooks
 from bot.infra.cooldown import cooldown_for
+from bot.infra.metrics import start_metrics_server
 from bot.infra.services import SharedStoreUnreachable, open_services
 from bot.infra.settings import Settings
 from bot.interactions import DRAIN_SECONDS, InteractionHandler
@@ -46,13 +47,20 @@ async def serve(
     verifier = SignatureVerifier(load_public_key(settings.discord_public_key))
     # Replicas must not answer from private, divergent state: a configured but unreachable PostgreSQL is fatal.
     async with open_services(settings, require_shared_store=True) as services:
-        handler = InteractionHandler(services.core, services.store, cooldown_for(services.store))
+        metrics = services.metrics
+        handler = InteractionHandler(services.core, services.store, cooldown_for(services.store), metrics=metrics)
         webhooks = Webhooks(services.session, str(settings.discord_api_url))
         server = InteractionServer(handler, verifier, webhooks, services.store)
+        app = server.app()
+        metrics_runner = None
+        if settings.metrics_port is None:  # /metrics beside /interactions: the proxy forwards /interactions only
+            app.router.add_get("/metrics", metrics.handle_metrics)
+        else:
+            metrics_runner, _ = await start_metrics_server(metrics, settings.metrics_host, settings.metrics_port)
         loop = asyncio.get_running_loop()
         loop.set_exception_handler(accept_error_handler(server.faults))
         runner = web.AppRunner(
-            server.app(),
+            app,
             access_log=None,
             handle_signals=False,
             shutdown_timeout=CLOSE_SECONDS / 2,  # the drain has already waited: close what is left
@@ -93,6 +101,8 @@ async def serve(
         if left:
             log.warning("closing with %d interaction(s) unfinished after %.0f s", left, drain_seconds)
         await runner.cleanup()
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
     log.info("stopped")
     return 0
 

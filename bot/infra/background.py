@@ -1,7 +1,8 @@
 """Store writes that no answer waits for: tracked, bounded in number, failures logged, drained on close.
 
 A cache or snapshot write is a convenience, not the point of a command, so the reply never waits for one: another
-process holding SQLite's write lock (busy_timeout 3 s) must not push an answer past Discord's 3-second window.
+process holding SQLite's write lock (a write waits up to WRITE_TIMEOUT_SECONDS, 1.5 s) must not push an answer past
+Discord's 3-second window.
 """
 
 from __future__ import annotations

@@ -63,8 +63,10 @@ def parse_database_url(text: str) -> DatabaseURL:
     cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
     authority, tail = rest[:cut], rest[cut:]
     path = tail.split("?", 1)[0].split("#", 1)[0]
-    if "@" in path or ("@" not in authority and "@" in tail):
-        # The user or password holds a raw `/`, `?` or `#`: everything after it was taken for the path.
+    # A raw `/`, `?` or `#` in the user or password cuts the authority short: the `@` lands in the path, or in the
+    # query while what is left of the authority is no host (`k401:q7Rk2mZ9Xw` has no port). An `@` in a query after
+    # a real host (`?user=bob@corp`) is fine.
+    if "@" in path or ("@" not in authority and "@" in tail and not _is_hostlist(authority)):
         raise DatabaseURLError(
             f"the user or password for host {_hosts_named(text)} contains '/', '?' or '#': {ENCODING_HINT}"
         )
@@ -78,6 +80,15 @@ def parse_database_url(text: str) -> DatabaseURL:
     hosts = tuple(_host_port(item, hostlist) for item in hostlist.split(","))
     query = tail[len(path) :].lstrip("?").split("#", 1)[0]
     return DatabaseURL(scheme.removesuffix("://"), user, password, hosts, unquote(path.lstrip("/")), query)
+
+
+def _is_hostlist(text: str) -> bool:
+    try:
+        for item in text.split(","):
+            _host_port(item, text)
+    except DatabaseURLError:
+        return False
+    return True
 
 
 def _host_port(item: str, hostlist: str) -> tuple[str, int]:

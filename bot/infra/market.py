@@ -10,6 +10,7 @@ goes to the configured origin), and a stored snapshot is checked again when it i
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import json
 import logging
@@ -26,7 +27,7 @@ from bot.domain.facts import Facts
 from bot.domain.inflow import MarketCap
 from bot.domain.plausible import ImplausibleValue
 from bot.infra.background import BackgroundWrites
-from bot.store import Store
+from bot.store import MarketSnapshots
 
 log = logging.getLogger(__name__)
 
@@ -132,7 +133,7 @@ class MarketData:
         base_url: str,
         facts: Facts,
         *,
-        store: Store | None = None,
+        store: MarketSnapshots | None = None,
         api_key: str | None = None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         timeout_seconds: float = REQUEST_TIMEOUT_SECONDS,
@@ -151,12 +152,18 @@ class MarketData:
         self._loaded_from_store = False
         self._last_attempt = float("-inf")
         self._inflight: asyncio.Task[MarketSnapshot | None] | None = None
+        self.fetches: collections.Counter[str] = collections.Counter()  # by outcome, for /metrics
 
     # ------------------------------------------------------------------ public
 
     async def market_cap(self) -> MarketCap:
         snapshot = await self.snapshot()
         return MarketCap.from_config(self.facts) if snapshot is None else self._as_market_cap(snapshot)
+
+    @property
+    def last_fetched_at(self) -> float | None:
+        """When the snapshot answers use now was fetched (None: none yet)."""
+        return None if self._last_good is None else self._last_good.fetched_at
 
     async def close(self) -> None:
         """Finish (bounded) the snapshot writes still in the background."""
@@ -236,15 +243,18 @@ class MarketData:
         try:
             snapshot = await self._fetch()
         except ImplausibleValue as exc:
+            self.fetches["implausible"] += 1
             log.warning("market: dropped an implausible response (%s); using the fallback", exc)
             if self.store is not None:
                 await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
         except Exception as exc:  # every failure ends in a fallback, never in a broken answer
+            self.fetches["error"] += 1
             log.warning("market: live data unavailable (%s: %s); using fallback", type(exc).__name__, exc)
             if self.store is not None:
                 await self.store.release_lease(MARKET_LEASE)  # any process may try again after its back-off
             return self._last_good
+        self.fetches["ok"] += 1
         self._last_good = snapshot
         if self.store is not None:  # in the background: nobody's answer waits for the store
             self._writes.submit(self.store.save_snapshot(snapshot.fetched_at, snapshot.to_json()), "market snapshot")

@@ -1,4 +1,5 @@
-"""A small in-memory LRU with expiry, in front of the SQLite cache for the hottest entries.
+"""A small in-memory LRU with expiry, in front of the store's answer cache (SQLite or PostgreSQL) for the hottest
+entries.
 
 The store keeps answers across restarts; this keeps the busiest ones without a database round trip. Entries are
 never stale: keys carry the data version and the market snapshot, exactly as the store's keys do.

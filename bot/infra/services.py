@@ -13,6 +13,7 @@ from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.domain.facts import load_facts
 from bot.infra.market import MarketData
+from bot.infra.metrics import Metrics
 from bot.infra.settings import Settings
 from bot.store import Store, open_store
 
@@ -29,6 +30,7 @@ class Services:
     store: Store
     session: aiohttp.ClientSession
     market: MarketData | None
+    metrics: Metrics
 
 
 @asynccontextmanager
@@ -54,9 +56,20 @@ async def open_services(
             key = settings.market_api_key.get_secret_value() if settings.market_api_key else None
             market = MarketData(session, str(settings.market_api_url), facts, store=store, api_key=key)
         core = Core(facts, Renderer(facts), market, store)
+        metrics = watched(Metrics(), core, store, market)
         try:
-            yield Services(core, store, session, market)
+            yield Services(core, store, session, market, metrics)
         finally:  # background writes finish (bounded) while the store is still open
+            metrics.close()
             await core.close()
             if market is not None:
                 await market.close()
+
+
+def watched(metrics: Metrics, core: Core, store: Store, market: MarketData | None) -> Metrics:
+    """The process's metrics, reading what the core, the store and the market source count themselves."""
+    metrics.watch_charts(core.charts)
+    metrics.watch_store(lambda: store.backing_off)
+    if market is not None:
+        metrics.watch_market(market.fetches, lambda: market.last_fetched_at)
+    return metrics

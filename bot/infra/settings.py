@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     # Gateway clusters: this process runs shards BOT_SHARD_IDS ("0-3", "0,2") of BOT_SHARD_COUNT.
     shard_count: int | None = Field(default=None, alias="BOT_SHARD_COUNT", ge=1)
     shard_ids_text: str | None = Field(default=None, alias="BOT_SHARD_IDS")
+    # Prometheus /metrics on a listener of its own (unset: off for `run`; `serve` has it on its own port then).
+    metrics_port: int | None = Field(default=None, alias="BOT_METRICS_PORT", ge=0, le=65535)
+    metrics_host: str = Field(default="127.0.0.1", alias="BOT_METRICS_HOST")
 
     @field_validator("database_url")
     @classmethod

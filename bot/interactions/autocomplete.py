@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from bot.answers.formatting import money, percent
 from bot.domain.allocation import AllocationError, parse_allocation
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
 from bot.domain.inflow import Pool, inflow_usd, pool_fact
+from bot.domain.language import Lang
 
 ALLOCATION_SUGGESTIONS = ("1%", "2%", "5%", "10%", "1-5%", "0.5%")
 MAX_CHOICES = 25

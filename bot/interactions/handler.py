@@ -8,10 +8,12 @@ change which message, deferral when an answer is slow, and the one log line per 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 import math
 import time
 from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from bot.answers.build import new_error_id
@@ -19,10 +21,11 @@ from bot.answers.components import ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
 from bot.answers.model import Answer
-from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request, lang_from_locale
-from bot.domain.facts import Lang, parse_lang
+from bot.answers.requests import Command, LanguageRequest, UserInputError, build_request
+from bot.domain.language import Lang, lang_from_locale, parse_lang
 from bot.infra.cooldown import Cooldown
 from bot.infra.logs import InteractionLine, emit
+from bot.infra.metrics import Metrics
 from bot.interactions.autocomplete import allocation_choices, analyst_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
 from bot.store import Preferences, Scope, StoreUnavailable
@@ -32,6 +35,19 @@ log = logging.getLogger(__name__)
 DEFER_AFTER_SECONDS = 2.0  # Discord waits 3 s for the first response; past this, acknowledge and finish later
 SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a chart: defer at once unless in memory
 COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP})
+
+
+@dataclass
+class _Tally:
+    """What log_interaction said about the interaction being handled: the metrics count the same outcome."""
+
+    command: str = "other"
+    outcome: str = "error:unlogged"
+    cache_hit: bool | None = None
+
+
+# Set in each interaction's own task context (handle()), so log_interaction can fill in that interaction's tally.
+_tally: contextvars.ContextVar[_Tally | None] = contextvars.ContextVar("k401_interaction_tally", default=None)
 
 
 def log_interaction(
@@ -44,6 +60,9 @@ def log_interaction(
     cache_hit: bool | None = None,
 ) -> None:
     """One INFO line per interaction: what was asked, how fast, from the cache or not, how it ended."""
+    tally = _tally.get()
+    if tally is not None:
+        tally.command, tally.outcome, tally.cache_hit = command, outcome, cache_hit
     if not log.isEnabledFor(logging.INFO):
         return
     latency = round((time.perf_counter() - started) * 1000, 1) if started is not None else None
@@ -59,7 +78,9 @@ class InteractionHandler:
         cooldown: Cooldown,
         *,
         defer_after: float = DEFER_AFTER_SECONDS,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics if metrics is not None else Metrics()
         self.core = core
         self.store = store
         self.cooldown = cooldown
@@ -97,20 +118,44 @@ class InteractionHandler:
             name, deferred = interaction.name, ReplyKind.DEFERRED_MESSAGE
             ephemeral = interaction.name == Command.LANGUAGE.value
             work = self._command(interaction, started, wake)
-        task = loop.create_task(self._guarded(interaction, name, started, work))
+        tally, context = _Tally(), contextvars.copy_context()
+        context.run(_tally.set, tally)
+        task = loop.create_task(self._guarded(interaction, name, started, work), context=context)
         # One turn of the loop lets the task take its first step: an answer already in memory is complete by then,
         # and needs no deferral timer or wake-up (the common, cached case).
         await asyncio.sleep(0)
         if task.done():
-            return Outcome(task.result())
+            return Outcome(self._count(tally, task, started, deferred=False))
         if not ready.done():  # not finished and not known to be slow: wait until done or defer_after has passed
             task.add_done_callback(wake)
             timer = loop.call_later(self.defer_after - (time.perf_counter() - started), wake)
             await ready
             timer.cancel()
             if task.done():
-                return Outcome(task.result())
+                return Outcome(self._count(tally, task, started, deferred=False))
+        acked = time.perf_counter() - started
+        task.add_done_callback(lambda t: self._count(tally, t, started, deferred=True, ack_seconds=acked))
         return Outcome(Reply(deferred, ephemeral=ephemeral), final=task)
+
+    def _count(
+        self, tally: _Tally, task: asyncio.Task[Reply], started: float, *, deferred: bool, ack_seconds: float = 0.0
+    ) -> Reply:
+        """The metrics of one interaction whose final reply is ready; returns that reply."""
+        if task.cancelled():  # shutting down: nothing was answered
+            return Reply(ReplyKind.MESSAGE)
+        reply = task.result()
+        final_seconds = time.perf_counter() - started
+        lang = reply.answer.lang if reply.answer is not None else None
+        self.metrics.record_interaction(
+            tally.command,
+            lang,
+            tally.outcome,
+            ack_seconds=ack_seconds if deferred else final_seconds,
+            final_seconds=final_seconds,
+            deferred=deferred,
+        )
+        self.metrics.record_cache(tally.cache_hit)
+        return reply
 
     async def _guarded(
         self, interaction: Interaction, name: str, started: float, work: Coroutine[Any, Any, Reply]

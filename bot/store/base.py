@@ -56,6 +56,11 @@ class Store(abc.ABC):
     def available(self) -> bool: ...
 
     @property
+    def backing_off(self) -> bool:
+        """True while calls fail fast because the store did not answer in time (/metrics shows it)."""
+        return False
+
+    @property
     @abc.abstractmethod
     def description(self) -> str:
         """Where the data lives, safe to print (a URL never shows its password)."""

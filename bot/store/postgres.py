@@ -48,7 +48,7 @@ READ_TIMEOUT_SECONDS = 0.5  # two reads (user, server language) and a cache read
 # once for this long instead of each waiting its timeout. A timeout with a server that answers the probe (one row
 # locked by another session, one slow statement) fails only that call.
 BACKOFF_SECONDS = 2.0
-PROBE_TIMEOUT_SECONDS = 1.0
+PROBE_TIMEOUT_SECONDS = 1.5  # a connection and SELECT 1 on a loaded machine still fit; a silent server does not
 PROBE_INTERVAL_SECONDS = 1.0  # at most one probe a second, however many calls time out
 READER_RETRY_SECONDS = 1.0
 DEFAULT_POOL_MAX = 10
@@ -239,6 +239,10 @@ class PostgresStore(Store):
         return self._pool is not None
 
     @property
+    def backing_off(self) -> bool:
+        return time.monotonic() < self._not_before
+
+    @property
     def description(self) -> str:
         return f"PostgreSQL {safe_url(self._url)}"
 
@@ -263,7 +267,8 @@ class PostgresStore(Store):
             if self.refuses_this_code:
                 log.error("store: %s", problem)
             return
-        self._readers.grow()
+        if self.migrate:  # a store opened only to look (`health`) makes one read: no held connections for it
+            self._readers.grow()
 
     def _schema_problem(self, found: int | None) -> str | None:
         """Why this code cannot use a database at schema `found` as it is, or None."""

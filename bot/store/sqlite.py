@@ -203,6 +203,14 @@ class SQLiteStore(Store):
         self._loading: asyncio.Future[dict[tuple[Scope, int], str] | None] | None = None
         self._loading_generation = -1
         self._too_many_to_copy = False
+        # The detector also sees this process's own commits (cache, cooldown, meta writes): those must not drop the
+        # copy. Own commits are counted; when the detector changed and own commits happened since, the writer
+        # connection's own `data_version` (which only another connection's commit changes) tells whether another
+        # process wrote too. Checked in the writer thread in the background; lookups meanwhile read the file.
+        self._own_commits = 0
+        self._own_commits_seen = 0  # own commits accounted for in _seen_version
+        self._writer_version: int | None = None
+        self._checking: asyncio.Future[None] | None = None
         self.read_only = False
         self.moved_aside: Path | None = None  # where a damaged file went, if one did
         self.problem = None
@@ -244,9 +252,18 @@ class SQLiteStore(Store):
         await asyncio.to_thread(_prepare, self.path)
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="k401-sqlite-writer")
         self._writer = await asyncio.get_running_loop().run_in_executor(self._executor, self._connect_writer)
+        self._writer_version = await asyncio.get_running_loop().run_in_executor(
+            self._executor, self._writer_data_version
+        )
         self._reader = await self._connect(self.path, busy_ms=READ_BUSY_TIMEOUT_MS)
         self._detector = sqlite3.connect(self.path, isolation_level=None)
         self._detector.execute("PRAGMA busy_timeout = 0")  # never block the loop: busy reads as "changed"
+
+    def _writer_data_version(self) -> int | None:
+        """In the writer thread: changes only when another connection (another process) has committed."""
+        if self._writer is None:
+            return None
+        return int(self._writer.execute("PRAGMA data_version").fetchall()[0][0])
 
     def _connect_writer(self) -> sqlite3.Connection:
         db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -387,7 +404,9 @@ class SQLiteStore(Store):
             raise StoreUnavailable(f"{what}: the store is busy") from None
         try:
             busy_ms = max(1, int((deadline - loop.time()) * 1000))
-            return await loop.run_in_executor(self._executor, _transaction, self._writer, work, busy_ms)
+            result = await loop.run_in_executor(self._executor, _transaction, self._writer, work, busy_ms)
+            self._own_commits += 1
+            return result
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"{what}: {exc}") from exc
         finally:
@@ -420,7 +439,8 @@ class SQLiteStore(Store):
             )
             db.execute("DELETE FROM cache WHERE expires <= ?", (now,))
             db.execute(
-                "DELETE FROM cache WHERE key IN (SELECT key FROM cache ORDER BY created DESC LIMIT -1 OFFSET ?)",
+                # rowid, not key: the index on created holds it, so finding the excess never reads a row
+                "DELETE FROM cache WHERE rowid IN (SELECT rowid FROM cache ORDER BY created DESC LIMIT -1 OFFSET ?)",
                 (self.max_cache_entries,),
             )
 
@@ -447,10 +467,30 @@ class SQLiteStore(Store):
             self._forget_languages()
             self._seen_version = None
             return False
-        if version != self._seen_version:
-            self._forget_languages()
-            self._seen_version = version
+        if version == self._seen_version:
+            return True
+        if self._own_commits != self._own_commits_seen and self._languages is not None and self._executor is not None:
+            # Maybe only our own commits: keep the copy while the writer connection says whether anyone else wrote.
+            if self._checking is None or self._checking.done():
+                self._checking = asyncio.ensure_future(self._check_others(version, self._own_commits))
+            return False
+        self._forget_languages()
+        self._seen_version, self._own_commits_seen = version, self._own_commits
         return True
+
+    async def _check_others(self, version: int, own_commits: int) -> None:
+        """`version` (the detector's, read when `own_commits` were done) covers only our own commits unless the
+        writer connection, asked now (later), saw another connection's commit."""
+        try:
+            assert self._executor is not None
+            writer_version = await asyncio.get_running_loop().run_in_executor(self._executor, self._writer_data_version)
+        except Exception:
+            writer_version = None
+        if writer_version is None or writer_version != self._writer_version:
+            self._writer_version = writer_version
+            self._forget_languages()  # another process wrote: read the preferences again
+        if self._seen_version != version:
+            self._seen_version, self._own_commits_seen = version, own_commits
 
     async def _copy_of_languages(self) -> dict[tuple[Scope, int], str] | None:
         """Every saved preference, from memory while the file is unchanged, else read once (concurrent lookups share
@@ -516,6 +556,13 @@ class SQLiteStore(Store):
             )
 
         await self._write(work, "saving a language", urgent=True)  # before queued cache writes
+        if self._languages is not None:  # the copy follows our own write in place
+            if language is None:
+                self._languages.pop((scope, ident), None)
+            else:
+                self._languages[(scope, ident)] = language
+        if self._loading is not None and not self._loading.done():
+            self._generation += 1  # a read that began before this write must not become the copy
 
     async def preferences(self) -> list[Preference]:
         rows = await self._read("SELECT scope, id, language, updated FROM preferences ORDER BY scope, id") or []
@@ -537,7 +584,10 @@ class SQLiteStore(Store):
                 changed += max(cursor.rowcount, 0)
             return changed
 
-        return await self._write(work, "importing preferences")
+        try:
+            return await self._write(work, "importing preferences")
+        finally:
+            self._forget_languages()
 
     # ------------------------------------------------------------------ meta
 

@@ -5,15 +5,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import discord
 import pytest
 
-from bot.answers.core import Core
 from bot.answers.render import Renderer
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, start_bot, stop_bot
+from tests.fakes import open_core, point_discord_py_at
 
 
 @pytest.fixture
@@ -22,9 +21,8 @@ async def harness(
 ) -> AsyncIterator[Harness]:
     fake = FakeDiscord()
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
-    async with SQLiteStore(tmp_path / "bot.sqlite3") as store:
-        core = Core(facts, renderer, store=store)
+    point_discord_py_at(monkeypatch, fake.api_base)
+    async with SQLiteStore(tmp_path / "bot.sqlite3") as store, open_core(facts, renderer, store=store) as core:
         bot, task = await start_bot(fake, core, store)
         harness = Harness(fake, bot, core, store, task)
         try:

@@ -137,6 +137,7 @@ class FakeDiscord:
         # it: JSON retry_after and global, Retry-After in whole seconds, X-RateLimit-Global and -Scope.
         self.rate_limited_until = 0.0
         self.rate_limited_answers = 0
+        self.refuse_callbacks = False  # answer every callback as Discord does after 3 s: 404, code 10062
         self.sync_delay = 0.0
         self._ids = itertools.count(1_400_000_000_000_000_000)
         self._changed = asyncio.Condition()
@@ -277,6 +278,10 @@ class FakeDiscord:
             await asyncio.sleep(self.callback_delay)
         token, iid = request.match_info["token"], request.match_info["iid"]
         body, files = await self._read_body(request)
+        if self.refuse_callbacks:
+            await self._record(token, Reply("refused", body, files))
+            error = json.dumps({"message": "Unknown interaction", "code": 10062}).encode()
+            return web.Response(body=error, status=404, headers={"Content-Type": "application/json"})
         kind = body.get("type")
         message = None
         if kind in (4, 5):  # a message, or "thinking…"

@@ -23,6 +23,7 @@ from bot.infra.settings import Settings
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import ADMIN_PERMISSIONS, FakeDiscord, Reply
 from tests.e2e.helpers import CLIENT_LOCALES, EVERY_COMMAND, TOKEN, Harness, check_limits, start_bot, stop_bot
+from tests.fakes import point_discord_py_at
 
 NAME_RE = re.compile(r"^[-_'\w]{1,32}$")
 VALID_LOCALES = {locale.value for locale in discord.Locale}
@@ -241,15 +242,6 @@ async def test_input_error_in_chinese(harness: Harness) -> None:
     assert "區間前後顛倒" in reply.embed["description"] and reply.data["flags"] == 64
 
 
-async def test_cooldown_after_five_quick_commands(harness: Harness) -> None:
-    fake = harness.fake
-    replies = [await fake.wait_reply(await fake.command("sources")) for _ in range(6)]
-    assert [r.data.get("flags", 0) & 64 for r in replies[:5]] == [0] * 5
-    last = replies[5]
-    assert last.data["flags"] == 64
-    assert re.fullmatch(r"You're going a bit fast — try again in \d+ s\.", last.embed["description"])
-
-
 async def test_handler_exception_apologises_with_an_error_id_and_the_bot_goes_on(
     harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -316,7 +308,7 @@ async def test_rejected_token_is_a_login_failure(
     fake = FakeDiscord()
     fake.reject_token = True
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     try:
         async with SQLiteStore(tmp_path / "s.sqlite3") as store:
             bot = K401Bot(Core(facts, renderer, store=store), store)

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-import discord
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,13 +20,15 @@ from bot.answers.model import limit_violations
 from bot.answers.render import Renderer
 from bot.answers.requests import Command, UserInputError, build_request
 from bot.discord_wire.message import message_payload
-from bot.domain.facts import Facts, Lang
+from bot.domain.facts import Facts
+from bot.domain.language import Lang
 from bot.domain.paths import templates_dir
 from bot.infra.market import MarketData
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness, burst_requests, check_limits, start_bot, stop_bot
 from tests.fake_market import FakeMarketAPI
+from tests.fakes import open_core, point_discord_py_at
 
 UNESCAPED_MENTION = re.compile(r"@everyone|@here|(?<!\\)<[@#]")
 
@@ -129,14 +130,14 @@ async def harness_factory(
             return made[0]
         fake = FakeDiscord()
         await fake.start()
-        monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+        point_discord_py_at(monkeypatch, fake.api_base)
         store = SQLiteStore(tmp_path / "fuzz.sqlite3")
         await store.open()
         stack.append(store)
-        core = Core(facts, renderer, store=store)
-        bot, task = await start_bot(fake, core, store)
-        made.append(Harness(fake, bot, core, store, task))
-        return made[0]
+        async with open_core(facts, renderer, store=store) as core:
+            bot, task = await start_bot(fake, core, store)
+            made.append(Harness(fake, bot, core, store, task))
+            return made[0]
 
     yield get
     for harness in made:
@@ -176,21 +177,21 @@ async def test_market_api_faults_do_not_break_answers(
 ) -> None:
     fake = FakeDiscord()
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     async with FakeMarketAPI() as api, aiohttp.ClientSession() as session, SQLiteStore(tmp_path / "m.sqlite3") as store:
         api.mode = mode
         market = MarketData(session, api.base_url, facts, store=store, timeout_seconds=0.5)
-        core = Core(facts, renderer, market, store)
-        bot, task = await start_bot(fake, core, store)
-        try:
-            reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "2%"}))
-            market_field = next(f for f in reply.embed["fields"] if f["name"] == "Crypto market cap used")
-            assert market_field["value"].endswith("(Press reports citing CoinGecko; no live data)")
-            other = await fake.wait_reply(await fake.command("401k"))
-            assert other.embed["title"].startswith("What the Aug 7, 2025 executive order could change")
-        finally:
-            await stop_bot(bot, task)
-            await fake.close()
+        async with open_core(facts, renderer, market=market, store=store) as core:
+            bot, task = await start_bot(fake, core, store)
+            try:
+                reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "2%"}))
+                market_field = next(f for f in reply.embed["fields"] if f["name"] == "Crypto market cap used")
+                assert market_field["value"].endswith("(Press reports citing CoinGecko; no live data)")
+                other = await fake.wait_reply(await fake.command("401k"))
+                assert other.embed["title"].startswith("What the Aug 7, 2025 executive order could change")
+            finally:
+                await stop_bot(bot, task)
+                await fake.close()
 
 
 async def test_store_garbled_mid_run_keeps_answering(harness: Harness) -> None:
@@ -227,19 +228,19 @@ async def test_a_template_error_in_one_command_leaves_the_others_working(
     (broken / "en" / "opinions.j2").write_text("{% block title %}{{ no_such_variable }}{% endblock %}", "utf-8")
     fake = FakeDiscord()
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     async with SQLiteStore(tmp_path / "t.sqlite3") as store:
         await store.set_language("user", 9, "zh-TW")
-        core = Core(facts, Renderer(facts, broken), store=store)
-        bot, task = await start_bot(fake, core, store)
-        try:
-            failed = await fake.wait_reply(await fake.command("opinions"))
-            assert failed.data["flags"] == 64 and "Error id `" in failed.embed["description"]
-            zh = await fake.wait_reply(await fake.command("opinions", locale="zh-TW"))
-            assert zh.embed["title"] == "分析師怎麼看 401(k) 行政命令"
-            ok = await fake.wait_reply(await fake.command("sources"))
-            assert ok.embed["title"] == "Where every figure comes from"
-            assert await store.get_language("user", 9) == "zh-TW"
-        finally:
-            await stop_bot(bot, task)
-            await fake.close()
+        async with open_core(facts, Renderer(facts, broken), store=store) as core:
+            bot, task = await start_bot(fake, core, store)
+            try:
+                failed = await fake.wait_reply(await fake.command("opinions"))
+                assert failed.data["flags"] == 64 and "Error id `" in failed.embed["description"]
+                zh = await fake.wait_reply(await fake.command("opinions", locale="zh-TW"))
+                assert zh.embed["title"] == "分析師怎麼看 401(k) 行政命令"
+                ok = await fake.wait_reply(await fake.command("sources"))
+                assert ok.embed["title"] == "Where every figure comes from"
+                assert await store.get_language("user", 9) == "zh-TW"
+            finally:
+                await stop_bot(bot, task)
+                await fake.close()

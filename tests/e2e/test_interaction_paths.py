@@ -30,33 +30,6 @@ def _outcomes(caplog: pytest.LogCaptureFixture) -> list[str]:
 # ---------------------------------------------------------------- components
 
 
-@pytest.mark.parametrize(("locale", "text"), [("en-US", "out of date"), ("zh-TW", "過期")])
-async def test_an_id_that_looks_like_ours_but_does_not_decode_is_out_of_date(
-    harness: Harness, locale: str, text: str
-) -> None:
-    fake = harness.fake
-    token = await fake.command("sources", locale=locale)
-    await fake.wait_reply(token)
-    before = json.dumps(fake.messages[token])
-    reply = await fake.wait_reply(await fake.click(token, "k4|sources|en|x|", locale=locale))
-    assert reply.kind == "callback" and reply.body["type"] == 4
-    assert reply.data["flags"] == 64 and text in reply.embed["description"]
-    assert json.dumps(fake.messages[token]) == before
-
-
-async def test_a_language_panel_id_forged_onto_a_public_answer_does_not_replace_it(harness: Harness) -> None:
-    fake = harness.fake
-    token = await fake.command("opinions", {"stance": "critical"})
-    original = await fake.wait_reply(token)
-    before = json.dumps(fake.messages[token])
-    for forged in ("k4|language|en|0||", "k4|401k|en|0|risks|", "k4|help|zh-TW|0||"):
-        reply = await fake.wait_reply(await fake.click(token, forged))
-        assert reply.body["type"] == 4 and reply.data["flags"] == 64, forged
-        assert "out of date" in reply.embed["description"]
-    assert json.dumps(fake.messages[token]) == before
-    assert fake.messages[token]["embeds"] == original.data["embeds"]
-
-
 async def test_every_edit_disables_mentions_on_the_wire(harness: Harness) -> None:
     """Issue 10: allowed_mentions is sent with updates in place (type 7) and with PATCH @original edits too."""
     fake = harness.fake

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import discord
 import pytest
 
-from bot.answers.core import CHART_UNAVAILABLE, Core
+from bot.answers.core import CHART_UNAVAILABLE
 from bot.answers.render import Renderer
 from bot.domain.facts import Facts
 from bot.store import SQLiteStore
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import start_bot, stop_bot
+from tests.fakes import open_core, point_discord_py_at
 from tests.test_reply_path import FAKE_PNG, GatedRenderer, fast_renderer, write_lock_held_by_another_process
 
 
@@ -21,15 +21,22 @@ async def test_a_write_locked_store_does_not_delay_discord_answers(
 ) -> None:
     fake = FakeDiscord()
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     path = tmp_path / "locked.sqlite3"
-    async with SQLiteStore(path, write_timeout=30.0) as store:  # the writes outlast the answers
-        core = Core(facts, renderer, store=store, chart_renderer=fast_renderer)
+    # A long write timeout: the writes outlast the answers.
+    async with (
+        SQLiteStore(path, write_timeout=30.0) as store,
+        open_core(facts, renderer, store=store, chart_renderer=fast_renderer) as core,
+    ):
         bot, task = await start_bot(fake, core, store)
         try:
             async with write_lock_held_by_another_process(path):
                 replies = {}
-                for name, options in (("401k", {"topic": "rules"}), ("inflow", {"allocation": "3%"}), ("sources", {})):
+                for name, options in (
+                    ("401k", {"topic": "rules"}),
+                    ("inflow", {"allocation": "3%"}),
+                    ("sources", {}),
+                ):
                     replies[name] = await fake.wait_reply(await fake.command(name, options))
                 assert replies["inflow"].files == [("inflow.png", FAKE_PNG)]
                 assert "Error id" not in replies["401k"].embed["description"]
@@ -46,10 +53,12 @@ async def test_a_late_chart_is_left_out_of_the_discord_message_and_said_so(
 ) -> None:
     fake = FakeDiscord()
     await fake.start()
-    monkeypatch.setattr(discord.http.Route, "BASE", fake.api_base)
+    point_discord_py_at(monkeypatch, fake.api_base)
     slow = GatedRenderer()
-    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
-        core = Core(facts, renderer, store=store, chart_renderer=slow, chart_deadline_seconds=0.2)
+    async with (
+        SQLiteStore(tmp_path / "c.sqlite3") as store,
+        open_core(facts, renderer, store=store, chart_renderer=slow, chart_deadline_seconds=0.2) as core,
+    ):
         bot, task = await start_bot(fake, core, store)
         try:
             late = await fake.wait_reply(await fake.command("inflow", {"allocation": "2%"}, locale="zh-TW"))

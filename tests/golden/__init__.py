@@ -21,8 +21,9 @@ from bot.answers.build import AnswerContext
 from bot.answers.model import Answer
 from bot.answers.render import Renderer
 from bot.discord_wire.message import message_payload
-from bot.domain.facts import LANGS, Facts, load_facts
+from bot.domain.facts import Facts, load_facts
 from bot.domain.inflow import MarketCap
+from bot.domain.language import LANGS
 from tests.answer_matrix import CASES
 
 GOLDEN_DIR = Path(__file__).resolve().parent

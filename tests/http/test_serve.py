@@ -149,27 +149,6 @@ async def test_inflow_language_toggle_after_a_deferral(endpoint: Endpoint) -> No
     assert title == "如果 401(k) 計畫資產的7%投入加密貨幣"
 
 
-@pytest.mark.parametrize(("locale", "text"), [("en-US", "out of date"), ("zh-TW", "過期"), ("zh-CN", "过期")])
-async def test_an_id_that_looks_like_ours_but_does_not_decode_is_out_of_date(
-    endpoint: Endpoint, locale: str, text: str
-) -> None:
-    first = await endpoint.serve.post(command("sources"))
-    message = message_from(first.data)
-    message["components"][0]["components"][0]["custom_id"] = "k4|sources|en|x|"
-    answer = await endpoint.serve.post(click(message, "k4|sources|en|x|", locale=locale))
-    assert answer.body["type"] == 4 and answer.data["flags"] == 64
-    assert text in answer.embed["description"]
-
-
-async def test_a_language_panel_id_forged_onto_a_public_answer_does_not_replace_it(endpoint: Endpoint) -> None:
-    first = await endpoint.serve.post(command("opinions", {"stance": "critical"}))
-    message = message_from(first.data)  # Discord's copy of the answer: its own components, untouched
-    for forged in ("k4|language|en|0||", "k4|401k|en|0|risks|", "k4|help|en|0||", "k4s|401k|en|0||"):
-        answer = await endpoint.serve.post(click(message, forged, values=["risks"] if forged[2] == "s" else None))
-        assert answer.body["type"] == 4, forged  # a new private message, never an update of the answer
-        assert answer.data["flags"] == 64 and "out of date" in answer.embed["description"]
-
-
 async def test_allocation_and_analyst_autocomplete(endpoint: Endpoint) -> None:
     answer = await endpoint.serve.post(autocomplete("inflow", {"allocation": "2"}, "allocation"))
     assert answer.body["type"] == 8
@@ -201,14 +180,6 @@ async def test_language_preference_and_server_default(endpoint: Endpoint) -> Non
     other = await endpoint.serve.post(command("sources", locale="zh-TW"))
     assert other.embed["title"] == "Where every figure comes from"  # the server default beats the locale
     await endpoint.serve.post(command("language", {"language": "auto", "server": True}, permissions=ADMIN_PERMISSIONS))
-
-
-async def test_cooldown_after_five_quick_commands(endpoint: Endpoint) -> None:
-    me = next_id()
-    answers = [await endpoint.serve.post(command("sources", user_id=me)) for _ in range(6)]
-    assert [a.data.get("flags", 0) for a in answers[:5]] == [0] * 5
-    assert answers[5].data["flags"] == 64
-    assert re.fullmatch(r"You're going a bit fast — try again in \d+ s\.", answers[5].embed["description"])
 
 
 async def test_input_error_is_ephemeral_localised_and_pings_nobody(endpoint: Endpoint) -> None:
