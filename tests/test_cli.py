@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -432,14 +431,13 @@ def test_the_secrets_list_covers_every_form_of_an_odd_password() -> None:
     assert "Sup3rSecretPw" in url_secrets("postgresql://db:5432/k401?sslmode=require&password=Sup3rSecretPw")
 
 
-def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_path: Path) -> None:
+def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_path: Path, pg_url: str) -> None:
     """The README's way of writing an odd password works end to end; a multi-host URL tries each host in turn (the
     first here refuses connections). The server trusts local connections, so the password is not checked, only
-    carried; it appears nowhere."""
-    base = os.environ.get("BOT_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    carried; it appears nowhere. In a database of its own: the shared one may hold another checkout's newer schema."""
     from bot.infra.dburl import parse_database_url
 
-    target = parse_database_url(base)
+    target = parse_database_url(pg_url)
     (host, port), user = target.hosts[0], target.user or "postgres"
     encoded = "q7Rk2mZ9Xw%2FLp3Vb8Nc%2BHt5Ys%3D"
     url = f"postgresql://{user}:{encoded}@127.0.0.1:1,{host}:{port}/{target.database}"
