@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import logging
 import os
 import sys
@@ -58,25 +59,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_config() -> int:
-    from bot.answers.build import AnswerContext, answer
+def _check_config(today: dt.date | None = None) -> int:
+    from bot.answers.build import AnswerContext, answer, source_pages
     from bot.answers.model import limit_violations
     from bot.answers.render import Renderer
-    from bot.answers.requests import K401Request, OpinionsRequest, Request, SourcesRequest, Topic
+    from bot.answers.requests import FaqRequest, K401Request, OpinionsRequest, Request, SourcesRequest, Topic
+    from bot.domain.facts import REVIEW_MAX_AGE_DAYS
     from bot.domain.inflow import MarketCap
 
     facts = load_facts()
     renderer = Renderer(facts)
     ctx = AnswerContext(facts, renderer, MarketCap.from_config(facts))
     problems: list[str] = []
-    requests: list[Request] = [*(K401Request(t) for t in Topic), OpinionsRequest(), SourcesRequest()]
+    requests: list[tuple[Request, int]] = [(K401Request(t), 0) for t in Topic]
+    requests += [(K401Request(Topic.TIMELINE), page) for page in range(1, 4)]
+    requests += [(OpinionsRequest(), 0), *((SourcesRequest(), page) for page in range(len(source_pages(facts))))]
+    requests += [(FaqRequest(), 0), *((FaqRequest(q.id), 0) for q in facts.faq.question)]
     for lang in LANGS:
-        for request in requests:
-            problems += [f"{lang} {request}: {p}" for p in limit_violations(answer(request, lang, ctx))]
+        for request, page in requests:
+            problems += [
+                f"{lang} {request} p{page}: {p}" for p in limit_violations(answer(request, lang, ctx, page=page))
+            ]
     if problems:
         print("\n".join(problems), file=sys.stderr)
         return 1
-    print(f"config OK: {len(facts.facts)} facts, {len(facts.opinions)} opinions, data version {facts.version}")
+    stale = facts.stale(today or dt.date.today())
+    if stale:  # a warning, not a failure: the values may still be right, but someone should look again
+        print(f"warning: {len(stale)} fact(s) last reviewed more than {REVIEW_MAX_AGE_DAYS} days ago:", file=sys.stderr)
+        print("\n".join(f"  {line}" for line in stale), file=sys.stderr)
+    faq_facts = sum(len(q.fact) for q in facts.faq.question)
+    print(
+        f"config OK: {len(facts.facts)} facts, {len(facts.opinions)} opinions, {len(facts.faq.question)} reader"
+        f" questions ({faq_facts} facts), data version {facts.version}"
+    )
     return 0
 
 

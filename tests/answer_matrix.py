@@ -7,13 +7,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answers.build import SOURCE_PAGES, AnswerContext, answer, answer_error
+from bot.answers.build import AnswerContext, answer, answer_error, source_pages
 from bot.answers.model import Answer
 from bot.answers.requests import Topic, UserInputError, parse_request
+from bot.domain.facts import load_facts
 from bot.domain.language import Lang
 
 ALLOCATIONS = ("2%", "1-5%", "0.0001%", "33.3333%", "100%", "10%")
 POOLS = ("401k", "dc", "retirement")
+_FACTS = load_facts()
+FAQ_IDS = tuple(q.id for q in _FACTS.faq.question)
 
 LINES: tuple[str, ...] = (
     "/401k",
@@ -27,6 +30,8 @@ LINES: tuple[str, ...] = (
     "/language en",
     "/language auto",
     "/help",
+    "/faq",
+    *(f"/faq question:{q}" for q in FAQ_IDS),
 )
 # Bad input, with the text the error echoes back (user text is the one thing a language cannot control).
 BAD_LINES: tuple[tuple[str, str], ...] = (
@@ -43,6 +48,7 @@ BAD_LINES: tuple[tuple[str, str], ...] = (
     ("/opinions stance:看多", "看多"),
     ("/opinions analyst:無名氏", "無名氏"),
     ("/language 法文", "法文"),
+    ("/faq question:天氣預報", "天氣預報"),
     ("/不存在", "/不存在"),
     ('/inflow "2%', ""),
 )
@@ -77,7 +83,8 @@ class Case:
 
 CASES: tuple[Case, ...] = (
     *(Case(line) for line in LINES),
-    *(Case(f"page {p} /sources") for p in range(len(SOURCE_PAGES))),
+    *(Case(f"page {p} /sources") for p in range(len(source_pages(_FACTS)))),
+    *(Case(f"page {p} /401k topic:timeline") for p in range(1, 3)),
     *(Case(f"page {p} /opinions") for p in range(2)),
     *(Case(line, echo) for line, echo in BAD_LINES),
     *(Case(f"error {e.code}") for e in OTHER_ERRORS),

@@ -33,21 +33,21 @@ def test_png_size_dimensions_and_plotted_data(facts: Facts) -> None:
     assert len(chart.png) < 300_000
     series = chart.series
     assert series.percents == (Decimal(1), Decimal(2), Decimal(5), Decimal(10))
-    assert series.values_usd == (87 * B, 174 * B, 435 * B, 870 * B)  # the calculation module's numbers
+    assert series.values_usd == (100 * B, 200 * B, 500 * B, 1000 * B)  # the calculation module's numbers
     assert series.highlighted == (False, True, False, False)
     assert series.market_cap_usd == Decimal("3.9e12")
 
 
 def test_range_highlights_both_ends_of_the_chosen_pool(facts: Facts) -> None:
     chart = render_inflow_chart(_estimate(facts, "1-5%", Pool.DC), "en")
-    assert chart.series.values_usd == (122 * B, 244 * B, 610 * B, 1220 * B)
+    assert chart.series.values_usd == (139 * B, 278 * B, 695 * B, 1390 * B)
     assert chart.series.highlighted == (True, False, True, False)
 
 
 def test_users_own_value_gets_its_own_bar(facts: Facts) -> None:
     chart = render_inflow_chart(_estimate(facts, "3%", Pool.RETIREMENT), "en")
     assert chart.series.percents == tuple(Decimal(p) for p in (1, 2, 3, 5, 10))
-    assert chart.series.values_usd[2] == Decimal("1302") * B
+    assert chart.series.values_usd[2] == Decimal("1443") * B
 
 
 def test_chinese_labels_use_a_font_that_has_every_glyph(facts: Facts) -> None:
@@ -96,4 +96,4 @@ async def test_answers_without_a_chart_when_drawing_fails(facts: Facts, renderer
 
     response = await Core(facts, renderer, chart_renderer=broken).respond(parse_request("/inflow 2%", facts), "en")
     assert response.image is None and response.answer.image is None
-    assert response.answer.description.startswith("**$174 billion**")
+    assert response.answer.description.startswith("**$200 billion**")

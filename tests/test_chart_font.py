@@ -71,13 +71,13 @@ def test_zh_cn_chart_labels_are_simplified_with_yi(facts: Facts) -> None:
     labels = chart_labels(est, "zh-CN")
     assert labels.title == "全美退休资产：若1%投入加密货币"
     assert labels.ylabel == "新增买盘（亿美元）"
-    assert labels.captions == ("4340亿美元（你的）", "8680亿美元", "2.17万亿美元", "4.34万亿美元")
+    assert labels.captions == ("4810亿美元（你的）", "9620亿美元", "2.4万亿美元", "4.81万亿美元")
     assert labels.market == "加密货币总市值：3.9万亿美元"
-    assert labels.note.startswith("全美退休资产：43.4万亿美元（截至2025年3月31日）・")
+    assert labels.note.startswith("全美退休资产：48.1万亿美元（截至2025年9月30日）·")
     for text in _every_label(facts, "zh-CN"):
         assert "兆" not in text and "億" not in text, text
         assert not [c for c in text if hanzidentifier.identify(c) == hanzidentifier.TRADITIONAL], text
-    assert chart_labels(est, "zh-TW").captions[0] == "4,340億美元（你的）"
+    assert chart_labels(est, "zh-TW").captions[0] == "4,810億美元（你的）"
 
 
 @pytest.mark.parametrize("lang", CHINESE)

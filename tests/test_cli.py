@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -39,11 +40,11 @@ def ask(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 def test_ask_states_the_401k_figure_and_date(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = ask(capsys, "/inflow 1%", "--lang", "en")
     assert status == 0
-    assert "1% × $8.7 trillion = $87 billion (401(k) plan assets, as of Mar 31, 2025)" in out
+    assert "1% × $10 trillion = $100 billion (401(k) plan assets, as of Sep 30, 2025)" in out
 
 
 def test_discord_style_options(capsys: pytest.CaptureFixture[str]) -> None:
-    assert "**$868 billion** of new buying" in ask(capsys, "/inflow allocation:2% pool:retirement", "--lang", "en")[1]
+    assert "**$962 billion** of new buying" in ask(capsys, "/inflow allocation:2% pool:retirement", "--lang", "en")[1]
     out = ask(capsys, "/opinions stance:cautious", "--lang", "en")[1]
     assert "Ted Rossman" in out and "Christopher Bailey" in out
     assert "Matt Hougan" not in out
@@ -65,7 +66,7 @@ def test_json_prints_the_exact_discord_payload(capsys: pytest.CaptureFixture[str
     assert payload["allowed_mentions"] == {"parse": []}
     embed = payload["embeds"][0]
     assert embed["title"] == "If 2% of all DC plan assets went into crypto"
-    assert embed["description"].startswith("**$244 billion** of new buying")
+    assert embed["description"].startswith("**$278 billion** of new buying")
     assert embed["type"] == "rich"
     toggles = payload["components"][-1]["components"]
     assert [t["label"] for t in toggles] == ["繁體中文", "简体中文"]
@@ -108,14 +109,14 @@ def test_console_without_token_answers_until_eof(
     monkeypatch.setattr(sys, "stdin", io.StringIO("/inflow 2%\n/language zh-TW\n/inflow 1% pool:retirement\n/bogus\n"))
     assert main([]) == 0
     out = capsys.readouterr().out
-    assert "**$174 billion** of new buying" in out
-    assert "4,340億美元" in out
+    assert "**$200 billion** of new buying" in out
+    assert "4,810億美元" in out
     assert "沒有「/bogus」這個指令" in out
 
 
 def test_check_config(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check-config"]) == 0
-    assert capsys.readouterr().out.startswith("config OK: 41 facts, 6 opinions")
+    assert capsys.readouterr().out.startswith("config OK: 50 facts, 6 opinions, 14 reader questions")
 
 
 def test_internal_failure_exits_1_with_an_error_id(
@@ -160,18 +161,18 @@ def test_chart_dir_writes_the_png_next_to_the_text(tmp_path: Path, capsys: pytes
 # ---------------------------------------------------------------- real processes (smoke tests)
 
 
-def test_subprocess_ask_in_chinese_prints_4340_yi(tmp_path: Path) -> None:
+def test_subprocess_ask_in_chinese_prints_4810_yi(tmp_path: Path) -> None:
     # From an unrelated working directory: package data must not depend on the cwd.
     result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-TW", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "4,340億美元" in result.stdout
+    assert "4,810億美元" in result.stdout
     assert result.stdout.startswith("━━ 如果全美退休資產總額的1%投入加密貨幣 ━━\n")
 
 
 def test_subprocess_console_reads_stdin_until_eof(tmp_path: Path) -> None:
     result = run_cli(cwd=tmp_path, stdin="/inflow 2%\n/bogus\n", LANG="en_US.UTF-8")
     assert result.returncode == 0, result.stderr
-    assert "**$174 billion** of new buying" in result.stdout
+    assert "**$200 billion** of new buying" in result.stdout
     assert "Unknown command “/bogus”. Try `/help`." in result.stdout
 
 
@@ -325,7 +326,6 @@ def test_every_core_module_imports_without_discord(tmp_path: Path) -> None:
 
 def test_a_reader_that_leaves_early_is_no_traceback(tmp_path: Path) -> None:
     """`python -m bot ask … | head`: the pipe's reader is gone before the answer is written."""
-    import os
     import subprocess
 
     from tests.helpers import scrubbed_env
@@ -434,7 +434,7 @@ def test_the_secrets_list_covers_every_form_of_an_odd_password() -> None:
 def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_path: Path, pg_url: str) -> None:
     """The README's way of writing an odd password works end to end; a multi-host URL tries each host in turn (the
     first here refuses connections). The server trusts local connections, so the password is not checked, only
-    carried; it appears nowhere. In a database of its own: the shared one may hold another checkout's newer schema."""
+    carried; it appears nowhere. A database of the test's own: the shared one may carry another version's schema."""
     from bot.infra.dburl import parse_database_url
 
     target = parse_database_url(pg_url)
@@ -443,7 +443,7 @@ def test_a_percent_encoded_password_and_several_hosts_reach_the_real_server(tmp_
     url = f"postgresql://{user}:{encoded}@127.0.0.1:1,{host}:{port}/{target.database}"
     result = run_cli("ask", "/inflow 2%", "--lang", "en", "--offline", cwd=tmp_path, BOT_DATABASE_URL=url)
     assert result.returncode == 0, result.stderr
-    assert "$174 billion" in result.stdout
+    assert "$200 billion" in result.stdout
     health = run_cli("health", cwd=tmp_path, BOT_DATABASE_URL=url)
     for text in (result.stderr, health.stdout, health.stderr):
         assert encoded not in text and GENERATED_PASSWORD not in text and "q7Rk2mZ9Xw" not in text

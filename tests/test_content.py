@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from decimal import Decimal
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.answers import formatting
-from bot.answers.build import AnswerContext, answer
+from bot.answers.build import TIMELINE_STEPS_PER_PAGE, AnswerContext, answer
 from bot.answers.model import Answer
 from bot.answers.requests import Topic, parse_request
 from bot.domain.allocation import parse_allocation
@@ -192,7 +193,10 @@ def test_statutory_rules_and_conventions_are_current_not_dated_to_the_order(
     for fact_id in ("early_withdrawal_age", "early_withdrawal_additional_tax", "alt_fee_management"):
         fact = ctx.facts.fact(fact_id)
         shown = f"{fact.label.get(lang)}{': **' if lang == 'en' else '：**'}{formatting.fact_value(fact, lang)}**"
-        assert shown + (f" ({word})" if lang == "en" else f"（{word}）") in sources
+        reviewed = formatting.date(fact.reviewed, lang)
+        assert (
+            shown + (f" ({word}; reviewed {reviewed})" if lang == "en" else f"（{word}；查核於{reviewed}）") in sources
+        )
 
 
 # ---------------------------------------------------------------- how crypto gets in
@@ -205,9 +209,14 @@ def test_statutory_rules_and_conventions_are_current_not_dated_to_the_order(
             "en",
             "cannot buy coins on an exchange",
             "Typically participants choose only",
-            ("self-directed brokerage window", "Fidelity has offered a bitcoin", "in some 401(k)s since"),
+            ("self-directed brokerage window", "Fidelity", "Apr 26, 2022"),  # announced then (issue 20)
         ),
-        ("zh-TW", "不能拿 401(k) 的錢自己到交易所買幣", "一般而言，參與者只能", ("自選經紀帳戶", "Fidelity 自")),
+        (
+            "zh-TW",
+            "不能拿 401(k) 的錢自己到交易所買幣",
+            "一般而言，參與者只能",
+            ("自選經紀帳戶", "Fidelity", "2022年4月26日"),
+        ),
     ],
 )
 def test_direct_purchase_is_typical_not_absolute(
@@ -263,7 +272,7 @@ def test_the_press_rounded_12_5t_is_credited_to_press_reports(lang: Lang, press:
     line = next(line for line in sources.splitlines() if label in line)
     assert press in line and "ICI" in label
     dc = ask(ctx, "/inflow 1% pool:dc", lang).description
-    assert ("press reports' rounding" if lang == "en" else "媒體對這個總額的約數") in dc
+    assert ("press reports' rounding" if lang == "en" else "媒體對當時這個總額的約數") in dc
 
 
 @pytest.mark.parametrize(
@@ -343,12 +352,14 @@ def test_one_percent_means_of_the_assets_not_of_the_plans(lang: Lang, title: str
     [
         (
             "en",
-            "1% of “401(k) total $12.5 trillion” = $125 billion ≈ 3% of a $3.8 trillion market. The sum holds (3.3%)",
+            "The article: 1% of a “total” of $12.5 trillion, which it attributes to 401(k)s, = $125 billion ≈ 3% of a"
+            " $3.8 trillion market. The sum holds (3.3%)",
             "1% × $8.7 trillion = **$87 billion** ≈ **2.23%** of $3.9 trillion",
         ),
         (
             "zh-TW",
-            "「401(k) 總資產12.5兆美元」的1% = 1,250億美元，約為3.8兆美元市值的3%。算式沒錯（3.3%）",
+            # issue 20: only the article's own words inside 「」
+            "原文把「總資產12.5兆美元」歸於 401(k)，並算出1% = 1,250億美元，約為3.8兆美元市值的3%。算式沒錯（3.3%）",
             "1% × 8.7兆美元 = **870億美元**，約為3.9兆美元的 **2.23%**",
         ),
     ],
@@ -394,14 +405,14 @@ def test_disclaimers_in_both_languages(lang: Lang, disclaimer: str, ctx: AnswerC
     [
         (
             "en",
-            "As of Nov 30, 2026, the date these sources were last reviewed; later steps may exist",
+            "As of Dec 6, 2026, the date these sources were last reviewed; later steps may exist",
             "a proposed rule, not a final one",
             "six factors (performance, fees, liquidity, valuation, benchmarks, complexity)",
             "Source: ",
         ),
         (
             "zh-TW",
-            "資料截至2026年11月30日（這些來源最近一次查核的日期）；之後可能還有",
+            "資料截至2026年12月6日（這些來源最近一次查核的日期）；之後可能還有",
             "只有擬議規則，尚無最終規則",
             "六項考量因素（績效、費用、流動性、估值、比較基準、複雜度）",
             "來源：",
@@ -414,13 +425,20 @@ def test_timeline_lists_every_dated_step_with_its_source_and_review_date(
     result = ask(ctx, "/401k topic:timeline", lang)
     assert as_of in result.description
     steps = ctx.facts.timeline.step
-    assert [f.name for f in result.fields[: len(steps)]] == [formatting.date(s.date, lang) for s in steps]
-    for step, shown in zip(steps, result.fields, strict=False):
+    # Paged (issue 20 added the verified rows of reader-questions.md): every step on some page, in order.
+    pages = [
+        answer(parse_request("/401k topic:timeline", ctx.facts), lang, ctx, page=p)
+        for p in range(math.ceil(len(steps) / TIMELINE_STEPS_PER_PAGE))
+    ]
+    fields = [f for page in pages for f in page.fields if f.name not in ("Where this leaves things", "目前的狀況")]
+    assert [f.name for f in fields] == [s.when.get(lang) if s.when else formatting.date(s.date, lang) for s in steps]
+    for step, shown in zip(steps, fields, strict=True):
         assert step.text.get(lang) in shown.value
         assert source in shown.value and ctx.facts.sources[step.source].title.get(lang) in shown.value
-    assert not_final in shown_text(result) and six in shown_text(result)
+    everything = "\n".join(shown_text(page) for page in pages)
+    assert not_final in everything and six in everything
     for claim in ("nothing has happened", "no further step", "nothing since", "沒有其他進展", "此後沒有"):
-        assert claim not in shown_text(result)
+        assert claim not in everything
 
 
 def test_timeline_is_a_topic_everywhere(ctx: AnswerContext) -> None:

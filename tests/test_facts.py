@@ -27,6 +27,16 @@ VERIFIED = [
     ("assets_457_2025q1", "0.477", "usd_trillion", "2025-03-31"),
     ("assets_tsp_2025q1", "0.936", "usd_trillion", "2025-03-31"),
     ("assets_other_dc_2025q1", "0.735", "usd_trillion", "2025-03-31"),
+    # reader-questions.md Q11 [P]: ICI's Q3 2025 release (issue 20), the defaults
+    ("assets_retirement_2025q3", "48.1", "usd_trillion", "2025-09-30"),
+    ("assets_dc_2025q3", "13.9", "usd_trillion", "2025-09-30"),
+    ("assets_ira_2025q3", "18.9", "usd_trillion", "2025-09-30"),
+    ("assets_403b_2025q3", "1.5", "usd_trillion", "2025-09-30"),
+    ("assets_457_2025q3", "532", "usd_billion", "2025-09-30"),
+    ("assets_other_dc_2025q3", "875", "usd_billion", "2025-09-30"),
+    ("assets_gov_db_2025q3", "9.5", "usd_trillion", "2025-09-30"),
+    ("assets_private_db_2025q3", "3.1", "usd_trillion", "2025-09-30"),
+    ("assets_annuities_2025q3", "2.6", "usd_trillion", "2025-09-30"),
     ("participants_401k_active", "72.2", "people_million", "2019-12-31"),
     ("participants_dc_order", "90", "people_million", "2025-08-07"),
     ("workers_participating", "56", "percent", "2025-03-31"),
@@ -82,11 +92,27 @@ def test_timeline_rows_are_the_verified_steps_in_order(facts: Facts) -> None:
         ("2025-05-28", "dol_rescission_2025"),
         ("2025-08-07", "order_signed"),
         ("2025-08-12", "pe_statement_rescinded"),
+        # reader-questions.md's "Timeline additions" graded [P] or [S2] (issue 20)
+        ("2025-08-12", "cea_paper"),
+        ("2025-08-15", "sec_adi"),
+        ("2025-09-23", "dol_ao_2025_04a"),
+        ("2025-10-01", "shutdown"),
+        ("2025-10-14", "rica"),
+        ("2025-10-29", "senators_letter"),
+        ("2025-12-02", "vanguard"),
+        ("2026-01-07", "sonderling"),
+        ("2026-01-12", "warren_sec"),
+        ("2026-01-13", "omb_review"),
+        ("2026-01-14", "empower_blackstone"),
+        ("2026-01-16", "intel_cert"),
+        ("2026-01-28", "atkins_cnbc"),
         ("2026-02-03", "deadline"),
+        ("2026-03-30", "rule_released"),
         ("2026-03-31", "proposed_rule"),
         ("2026-06-01", "comment_period"),
+        ("2026-07-09", "still_proposed"),
     ]
-    assert facts.timeline.reviewed == dt.date(2026, 11, 30)
+    assert facts.timeline.reviewed == dt.date(2026, 12, 6)
     assert all(s.source in facts.sources for s in steps)
 
 
@@ -113,8 +139,8 @@ def test_values_stay_exact_decimals(facts: Facts) -> None:
 
 
 def test_article_labels_are_kept_where_it_differs(facts: Facts) -> None:
-    assert "12.5" in (facts.fact("assets_dc_2025q1").article_says or "")
-    assert "mislabelled" in facts.fact("assets_dc_2025q1").note.en
+    assert facts.fact("assets_dc_2025q1").article_says == "總資產12.5兆美元"  # the article's own words only
+    assert "attributed to 401(k)s, is a press rounding" in facts.fact("assets_dc_2025q1").note.en
     assert "60%" in (facts.fact("workers_participating").article_says or "")
     assert "not an all-in" in facts.fact("expense_ratio_401k_equity").note.en
     assert facts.fact("crypto_mcap_2025_08_14").article_says == "4.2兆美元上下"
@@ -122,7 +148,12 @@ def test_article_labels_are_kept_where_it_differs(facts: Facts) -> None:
 
 
 def test_defaults_pick_the_401k_pool_and_the_order_day_market_cap(facts: Facts) -> None:
-    assert facts.defaults.pool_401k == "assets_401k_2025q1"
+    # The latest verified ICI quarter (Q3 2025, issue 20); the article's Q1 figures stay for its correction.
+    assert (facts.defaults.pool_401k, facts.defaults.pool_dc, facts.defaults.pool_retirement) == (
+        "assets_401k_2025q3",
+        "assets_dc_2025q3",
+        "assets_retirement_2025q3",
+    )
     assert facts.defaults.market_cap == "crypto_mcap_2025_08_07"
 
 
@@ -171,8 +202,9 @@ def _error(directory: Path) -> str:
 def test_missing_field_names_file_entry_and_field(config_copy: Path) -> None:
     _edit(
         config_copy / "facts.toml",
-        'unit = "usd_trillion"\nas_of = 2025-03-31\nsource = "ici_q1_2025"\nlabel = { en = "401(k) plan assets",',
-        'as_of = 2025-03-31\nsource = "ici_q1_2025"\nlabel = { en = "401(k) plan assets",',
+        'unit = "usd_trillion"\nas_of = 2025-03-31\nreviewed = 2026-11-30\nsource = "ici_q1_2025"\n'
+        'label = { en = "401(k) plan assets",',
+        'as_of = 2025-03-31\nreviewed = 2026-11-30\nsource = "ici_q1_2025"\nlabel = { en = "401(k) plan assets",',
     )
     message = _error(config_copy)
     assert "facts.toml" in message

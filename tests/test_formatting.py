@@ -57,7 +57,7 @@ def test_dates() -> None:
 def test_fact_values_with_units(facts: Facts) -> None:
     assert formatting.fact_value(facts.fact("participants_401k_active"), "en") == "72.2 million"
     assert formatting.fact_value(facts.fact("participants_401k_active"), "zh-TW") == "7,220萬人"
-    assert formatting.fact_value(facts.fact("early_withdrawal_age"), "en") == "59.5 years"
+    assert formatting.fact_value(facts.fact("early_withdrawal_age"), "en") == "59½ years"
     assert formatting.fact_value(facts.fact("early_withdrawal_age"), "zh-TW") == "59.5歲"
     assert formatting.fact_value(facts.fact("expense_ratio_401k_equity"), "en") == "0.26%"
     assert formatting.fact_value(facts.fact("assets_457_2025q1"), "zh-TW") == "4,770億美元"

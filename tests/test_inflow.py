@@ -36,18 +36,20 @@ def test_decimal_arithmetic_has_no_float_drift() -> None:
 
 
 def test_default_pools_are_the_labelled_figures(facts: Facts) -> None:
-    assert pool_fact(facts, Pool.K401).amount == D("8.7") * T
-    assert pool_fact(facts, Pool.DC).amount == D("12.2") * T
-    assert pool_fact(facts, Pool.RETIREMENT).amount == D("43.4") * T
+    # ICI Q3 2025, the latest verified quarter (issue 20)
+    assert pool_fact(facts, Pool.K401).amount == D("10.0") * T
+    assert pool_fact(facts, Pool.DC).amount == D("13.9") * T
+    assert pool_fact(facts, Pool.RETIREMENT).amount == D("48.1") * T
+    assert {pool_fact(facts, p).as_of for p in Pool} == {dt.date(2025, 9, 30)}
 
 
 def test_estimate_for_two_percent_of_401k(facts: Facts) -> None:
     est = estimate(Allocation(D(2), D(2)), Pool.K401, facts, MarketCap.from_config(facts))
-    assert est.result.low_usd == D(174) * B
-    assert est.result.high_usd == D(174) * B
-    assert est.result.low_share.quantize(D("0.0001")) == D("4.4615")  # 174 / 3900
-    assert est.other_pools[Pool.DC].low_usd == D(244) * B
-    assert est.other_pools[Pool.RETIREMENT].low_usd == D(868) * B
+    assert est.result.low_usd == D(200) * B
+    assert est.result.high_usd == D(200) * B
+    assert est.result.low_share.quantize(D("0.0001")) == D("5.1282")  # 200 / 3900
+    assert est.other_pools[Pool.DC].low_usd == D(278) * B
+    assert est.other_pools[Pool.RETIREMENT].low_usd == D(962) * B
     assert Pool.K401 not in est.other_pools
     assert est.market_cap.usd == D("3.9") * T
     assert est.market_cap.as_of == dt.date(2025, 8, 7)
@@ -56,7 +58,7 @@ def test_estimate_for_two_percent_of_401k(facts: Facts) -> None:
 
 def test_range_gives_low_and_high(facts: Facts) -> None:
     est = estimate(Allocation(D(1), D(5)), Pool.K401, facts, MarketCap.from_config(facts))
-    assert (est.result.low_usd, est.result.high_usd) == (D(87) * B, D(435) * B)
+    assert (est.result.low_usd, est.result.high_usd) == (D(100) * B, D(500) * B)
     assert est.result.is_range
 
 
@@ -65,7 +67,7 @@ def test_scenarios_are_1_2_5_10_plus_the_users_own(facts: Facts) -> None:
     assert [row.percent for row in est.scenarios] == [D(1), D(2), D(3), D(5), D(10)]
     assert [row.is_users for row in est.scenarios] == [False, False, True, False, False]
     ten = est.scenarios[-1]
-    assert ten.by_pool[Pool.RETIREMENT].low_usd == D("4.34") * T
+    assert ten.by_pool[Pool.RETIREMENT].low_usd == D("4.81") * T
 
 
 def test_users_value_already_in_the_scenarios_is_not_repeated(facts: Facts) -> None:
@@ -87,7 +89,7 @@ def test_a_range_ending_between_the_fixed_scenarios_gets_both_its_own_rows(facts
     est = estimate(Allocation(D(1), D(7)), Pool.K401, facts, MarketCap.from_config(facts))
     assert [row.percent for row in est.scenarios] == [D(1), D(2), D(5), D(7), D(10)]
     assert [row.is_users for row in est.scenarios] == [True, False, False, True, False]
-    assert est.scenarios[3].by_pool[Pool.K401].low_usd == D(609) * B
+    assert est.scenarios[3].by_pool[Pool.K401].low_usd == D(700) * B
     both_new = estimate(Allocation(D(3), D("7.5")), Pool.DC, facts, MarketCap.from_config(facts))
     assert [(row.percent, row.is_users) for row in both_new.scenarios] == [
         (D(1), False),
@@ -103,9 +105,9 @@ def test_the_rendered_table_shows_a_ranges_upper_end_as_the_users_row(ctx: Answe
     result = answer(parse_request("/inflow 1-7%", ctx.facts), "en", ctx)
     table = next(f for f in result.fields if f.name.startswith("Scenarios")).value.splitlines()
     assert table == [
-        "**1%** ◀ yours: $87 billion · $122 billion · $434 billion",
-        "2%: $174 billion · $244 billion · $868 billion",
-        "5%: $435 billion · $610 billion · $2.17 trillion",
-        "**7%** ◀ yours: $609 billion · $854 billion · $3.04 trillion",
-        "10%: $870 billion · $1.22 trillion · $4.34 trillion",
+        "**1%** ◀ yours: $100 billion · $139 billion · $481 billion",
+        "2%: $200 billion · $278 billion · $962 billion",
+        "5%: $500 billion · $695 billion · $2.4 trillion",
+        "**7%** ◀ yours: $700 billion · $973 billion · $3.37 trillion",
+        "10%: $1 trillion · $1.39 trillion · $4.81 trillion",
     ]

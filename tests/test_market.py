@@ -213,13 +213,13 @@ async def test_console_shows_the_live_figure_and_its_time(api: FakeMarketAPI, tm
     assert "▸ Crypto market cap used\n  $3.12 trillion — live, " in out
     assert "(CoinGecko API)" in out
     assert "BTC $91,234.5 · ETH $3,012.25" in out
-    assert "about **5.57%** of the total crypto market cap" in out  # 174e9 / 3.1235e12
+    assert "about **6.4%** of the total crypto market cap" in out  # 200e9 / 3.1235e12
 
 
 async def test_console_labels_the_fallback_when_the_api_is_down(api: FakeMarketAPI, tmp_path: Path) -> None:
     api.mode = "500"
     out = await _console_ask(api.base_url, tmp_path)
-    assert "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)" in out
+    assert "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)" in out
 
 
 async def test_offline_flag_makes_no_request(api: FakeMarketAPI, tmp_path: Path) -> None:
@@ -282,8 +282,8 @@ async def test_inflow_with_an_absurd_btc_price_answers_with_the_labelled_config_
         assert (
             market
             == {
-                "en": "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)",
-                "zh-TW": "3.9兆美元——截至2025年8月7日（引用 CoinGecko 的媒體報導；無即時數據）",
+                "en": "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)",
+                "zh-TW": "3.9兆美元——截至2025年8月7日（Fortune（2025年8月7日報導），引用 CoinGecko；無即時數據）",
             }[lang]
         )
 
@@ -310,7 +310,7 @@ async def test_the_core_checks_any_market_source(figures: dict[str, Decimal], fa
     async with open_core(facts, renderer, market=AbsurdSource(**figures)) as core:
         outcome = await answer_line(core, "/inflow 2%", "en")
         assert outcome.status == 0
-        assert outcome.answer.fields[-1].value.endswith("(Press reports citing CoinGecko; no live data)")
+        assert outcome.answer.fields[-1].value.endswith("(Fortune, Aug 7, 2025, citing CoinGecko; no live data)")
 
 
 POISONED_STORED = {

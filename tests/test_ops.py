@@ -107,7 +107,7 @@ def test_a_broken_token_file_fails_only_the_commands_that_need_the_token(
     assert main(["ask", "/inflow 1%", "--lang", "en"]) == 0
     assert main(["check-config"]) == 0
     assert main(["console"]) == 0
-    assert "**$87 billion**" in capsys.readouterr().out
+    assert "**$100 billion**" in capsys.readouterr().out
     for needs_token in (["run"], ["sync"], []):  # no subcommand: a configured token file means the bot
         assert main(needs_token) == 2
         err = capsys.readouterr().err

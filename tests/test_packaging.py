@@ -75,6 +75,6 @@ def test_wheel_carries_the_data_and_answers_from_anywhere(tmp_path: Path) -> Non
 
     answer = ask("zh-TW")
     assert answer.returncode == 0, answer.stderr
-    assert "4,340億美元" in answer.stdout
+    assert "4,810億美元" in answer.stdout
     simplified = ask("zh-CN")
-    assert "新增买盘 **4340亿美元**" in simplified.stdout  # the override file travels with the wheel
+    assert "新增买盘 **4810亿美元**" in simplified.stdout  # the override file travels with the wheel

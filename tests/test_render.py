@@ -5,7 +5,8 @@ from pathlib import Path
 import jinja2
 import pytest
 
-from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error
+from bot.answers import formatting
+from bot.answers.build import AnswerContext, answer, answer_error, answer_internal_error, source_pages
 from bot.answers.model import Answer, limit_violations
 from bot.answers.render import Renderer, escape
 from bot.answers.requests import UserInputError, parse_request
@@ -75,13 +76,21 @@ def test_every_sources_page_fits(page: int, lang: Lang, ctx: AnswerContext) -> N
 
 
 def test_sources_pages_together_list_every_fact_and_source(ctx: AnswerContext) -> None:
+    pages = len(source_pages(ctx.facts))
     text = "\n".join(
-        f.value for page in range(4) for f in answer(parse_request("/sources", ctx.facts), "en", ctx, page=page).fields
+        f"{f.name}\n{f.value}"
+        for page in range(pages)
+        for f in answer(parse_request("/sources", ctx.facts), "en", ctx, page=page).fields
     )
     for fact in ctx.facts.facts:
-        assert fact.label.en in text
+        assert f"{fact.label.en}: **" in text
+        assert f"reviewed {formatting.date(fact.reviewed, 'en')})" in text
     for source in ctx.facts.sources.values():
         assert source.title.en in text
+    for question in ctx.facts.faq.question:  # the reader-question facts, with their review date
+        assert question.short.en in text
+        for f in question.fact:
+            assert ctx.facts.faq.sources[f.source].publisher.en in text
 
 
 @pytest.mark.parametrize("line", BAD_LINES)
@@ -145,26 +154,30 @@ def test_echoed_input_in_an_error_pings_nobody(ctx: AnswerContext) -> None:
     assert result.description.startswith("“@\u200beveryone” is not a percentage")
 
 
-def test_inflow_one_percent_of_retirement_in_chinese_says_4340_yi(ctx: AnswerContext) -> None:
+def test_inflow_one_percent_of_retirement_in_chinese_says_4810_yi(ctx: AnswerContext) -> None:
     result = _render("/inflow 1% pool:retirement", "zh-TW", ctx)
     assert result.title == "如果全美退休資產總額的1%投入加密貨幣"
-    assert result.description.startswith("新增買盤 **4,340億美元**，約為加密貨幣總市值的 **11.13%**。")
-    assert "1% × 43.4兆美元 = 4,340億美元（全美退休資產總額，截至2025年3月31日）" in result.description
+    assert result.description.startswith("新增買盤 **4,810億美元**，約為加密貨幣總市值的 **12.33%**。")
+    assert "1% × 48.1兆美元 = 4,810億美元（全美退休資產總額，截至2025年9月30日）" in result.description
     assert "不在行政命令範圍內" in result.description
 
 
 def test_inflow_states_which_401k_figure_and_date_it_used(ctx: AnswerContext) -> None:
     result = _render("/inflow 1%", "en", ctx)
-    assert "1% × $8.7 trillion = $87 billion (401(k) plan assets, as of Mar 31, 2025)" in result.description
-    assert result.description.startswith("**$87 billion** of new buying — about **2.23%**")
+    # The latest verified ICI quarter by default (issue 20), dated.
+    assert "1% × $10 trillion = $100 billion (401(k) plan assets, as of Sep 30, 2025)" in result.description
+    assert result.description.startswith("**$100 billion** of new buying — about **2.56%**")
     market = next(f for f in result.fields if f.name == "Crypto market cap used")
-    assert market.value == "$3.9 trillion — as of Aug 7, 2025 (Press reports citing CoinGecko; no live data)"
+    assert market.value == "$3.9 trillion — as of Aug 7, 2025 (Fortune, Aug 7, 2025, citing CoinGecko; no live data)"
 
 
 def test_dc_pool_explains_the_articles_mislabel(ctx: AnswerContext) -> None:
     result = _render("/inflow 1% pool:dc", "en", ctx)
-    assert "$122 billion" in result.description
-    rounding = "“401(k) total $12.5 trillion” is press reports' rounding of this total (ICI: $12.2 trillion)"
+    assert "$139 billion" in result.description
+    rounding = (
+        "The article's “total” of $12.5 trillion, which it attributes to 401(k)s, is press reports' rounding of this"
+        " total at the time (ICI: $12.2 trillion at Mar 31, 2025)."
+    )
     assert rounding in result.description
 
 
@@ -172,11 +185,11 @@ def test_scenario_table_marks_the_users_row(ctx: AnswerContext) -> None:
     result = _render("/inflow 3%", "en", ctx)
     table = next(f for f in result.fields if f.name.startswith("Scenarios")).value.splitlines()
     assert table == [
-        "1%: $87 billion · $122 billion · $434 billion",
-        "2%: $174 billion · $244 billion · $868 billion",
-        "**3%** ◀ yours: $261 billion · $366 billion · $1.3 trillion",
-        "5%: $435 billion · $610 billion · $2.17 trillion",
-        "10%: $870 billion · $1.22 trillion · $4.34 trillion",
+        "1%: $100 billion · $139 billion · $481 billion",
+        "2%: $200 billion · $278 billion · $962 billion",
+        "**3%** ◀ yours: $300 billion · $417 billion · $1.44 trillion",
+        "5%: $500 billion · $695 billion · $2.4 trillion",
+        "10%: $1 trillion · $1.39 trillion · $4.81 trillion",
     ]
 
 
@@ -209,8 +222,9 @@ def test_paraphrased_view_is_not_presented_as_a_quote(ctx: AnswerContext) -> Non
 def test_401k_rules_cover_the_59_and_a_half_rule(ctx: AnswerContext) -> None:
     result = _render("/401k topic:rules", "en", ctx)
     names = [f.name for f in result.fields]
-    assert "The 59.5 rule" in names
-    rule = result.fields[names.index("The 59.5 rule")].value
+    assert "The 59½ rule" in names  # issue 20: 59½ in English, not 59.5
+    rule = result.fields[names.index("The 59½ rule")].value
+    assert "Withdrawals before age 59½ usually" in rule
     assert "**10% additional tax**" in rule and "§72(t)" in rule
     zh = _render("/401k topic:rules", "zh-TW", ctx)
     assert "59.5歲規則" in [f.name for f in zh.fields]

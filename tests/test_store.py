@@ -103,7 +103,7 @@ async def test_unusable_location_answers_without_cache(tmp_path: Path, facts: Fa
             await store.set_language("user", 1, "en")
         async with open_core(facts, renderer, store=store) as core:
             result = await core.answer(parse_request("/inflow 2%", facts), "en")
-            assert result.description.startswith("**$174 billion**")
+            assert result.description.startswith("**$200 billion**")
 
 
 async def test_full_disk_turns_caching_off_and_settings_report_an_error(tmp_path: Path) -> None:

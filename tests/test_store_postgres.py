@@ -132,7 +132,7 @@ async def test_unreachable_at_start_is_one_line_naming_host_and_port() -> None:
         f"no store: cannot reach PostgreSQL at 127.0.0.1:{port}: connection refused",
     )
     ask = _cli("ask", "/inflow 2%", "--json", env=env)  # a one-off question still gets its answer
-    assert ask.returncode == 0 and '"**$174 billion**' in ask.stdout
+    assert ask.returncode == 0 and '"**$200 billion**' in ask.stdout
     for result in (run, health, ask):
         assert PASSWORD not in result.stdout + result.stderr
 
@@ -169,7 +169,7 @@ async def test_stopped_mid_run_and_started_again(pg_url: str, facts: Facts, rend
         async with open_core(facts, renderer, store=store) as core:
             await proxy.cut()
             started = time.perf_counter()
-            assert (await core.answer(request, "en")).description.startswith("**$174 billion**")
+            assert (await core.answer(request, "en")).description.startswith("**$200 billion**")
             assert await store.get_language("user", 1) is None  # answered without the store, not stuck on it
             with pytest.raises(StoreUnavailable):
                 await store.set_language("user", 2, "en")
@@ -225,7 +225,7 @@ async def test_a_hanging_query_is_bounded_and_the_answer_still_comes(
             assert await store.get_language("user", 1) is None
             async with open_core(facts, renderer, store=store) as core:
                 answer = await core.answer(parse_request("/inflow 2%", facts), "en")
-                assert answer.description.startswith("**$174 billion**")
+                assert answer.description.startswith("**$200 billion**")
                 # one read waited its 0.5 s; after it the store answers "nothing" at once instead of hanging again
                 # (without the back-off: 0.5 + 0.5 + 1.5 s)
                 assert time.perf_counter() - started < 2.0

@@ -97,7 +97,8 @@ def test_money_in_yi_and_wan_yi_never_zhao(amount: Decimal, zh_cn: str, zh_tw: s
 
 
 def test_fact_values_in_simplified(facts: Facts) -> None:
-    assert fact_value(facts.fact(facts.defaults.pool_401k), "zh-CN") == "8.7万亿美元"
+    assert fact_value(facts.fact(facts.defaults.pool_401k), "zh-CN") == "10万亿美元"
+    assert fact_value(facts.fact("assets_401k_2025q1"), "zh-CN") == "8.7万亿美元"
     assert fact_value(facts.fact("early_withdrawal_age"), "zh-CN") == "59.5岁"
 
 
@@ -105,12 +106,12 @@ def test_inflow_answer_exact_figures(ctx: AnswerContext) -> None:
     result = answer(parse_request("/inflow 1% pool:retirement", ctx.facts), "zh-CN", ctx)
     assert result.lang == "zh-CN"
     assert result.title == "如果全美退休资产总额的1%投入加密货币"
-    assert result.description.startswith("新增买盘 **4340亿美元**，约为加密货币总市值的 **11.13%**。")
-    assert "1% × 43.4万亿美元 = 4340亿美元（全美退休资产总额，截至2025年3月31日）" in result.description
+    assert result.description.startswith("新增买盘 **4810亿美元**，约为加密货币总市值的 **12.33%**。")
+    assert "1% × 48.1万亿美元 = 4810亿美元（全美退休资产总额，截至2025年9月30日）" in result.description
     scenarios = next(f.value for f in result.fields if f.name.startswith("情景"))
-    assert "10%：8700亿美元・1.22万亿美元・4.34万亿美元" in scenarios
+    assert "10%：1万亿美元·1.39万亿美元·4.81万亿美元" in scenarios
     overview = answer(parse_request("/401k", ctx.facts), "zh-CN", ctx)
-    assert "**8.7万亿美元**" in overview.fields[1].value
+    assert "**10万亿美元**" in overview.fields[1].value
 
 
 # ---------------------------------------------------------------- every answer
@@ -122,10 +123,31 @@ def test_every_zh_cn_answer_is_simplified_and_never_says_zhao(ctx: AnswerContext
         text = "\n".join(answer_texts(result))
         assert result.lang == "zh-CN", name
         assert traditional_only(text) == [], f"{name}: Traditional-only characters in {text!r}"
-        assert "兆" not in text, f"{name}: {text!r}"
+        # 兆 stays only as a word of the article's title (数十兆), never as the unit of an amount.
+        assert "兆" not in text.replace(TITLE_ZH_CN, ""), f"{name}: {text!r}"
         assert not set("「」『』") & set(text), f"{name}: Taiwan corner quotes in {text!r}"
         seen += 1
     assert seen > 60
+
+
+TITLE_ZH_CN = "数十兆美元的资金将冲击加密市场!"
+
+
+def test_quoted_words_change_script_only(facts: Facts) -> None:
+    # Issue 20: the phrase overrides rewrote quotes marked as the article's words (追踪 -> 跟踪, 卖压 -> 抛压,
+    # 劳工 -> 劳动者) and the title's 兆; inside 「」 only the script changes (and an amount's unit).
+    assert facts.simplify("原文：「約有60%的美國勞工參與」") == "原文（已转为简体）：“约有60%的美国劳工参与”"
+    assert facts.simplify("「保持簡單，追蹤市場、保持低費用」") == "“保持简单，追踪市场、保持低费用”"
+    assert facts.simplify("「尚未經歷市場震盪或長期賣壓的壓力測試」") == "“尚未经历市场震荡或长期卖压的压力测试”"
+    assert facts.simplify("Kai 的文章「數十兆美元的資金將衝擊加密市場!」") == f"Kai 的文章“{TITLE_ZH_CN}”"
+    # Outside quotes the mainland wording still applies.
+    assert facts.simplify("追蹤市場的賣壓") == "跟踪市场的抛压"
+    assert facts.simplify("原文「總資產12.5兆美元」") == "原文“总资产12.5万亿美元”"
+
+
+def test_zh_cn_article_title_keeps_its_words(ctx: AnswerContext) -> None:
+    text = "\n".join(answer_texts(answer(parse_request("/401k", ctx.facts), "zh-CN", ctx)))
+    assert f"Kai“{TITLE_ZH_CN}”（2025年8月）" in text
 
 
 def test_zh_cn_is_the_zh_tw_answer_converted(ctx: AnswerContext) -> None:
@@ -225,8 +247,8 @@ def test_topic_menu_and_pager_are_simplified(ctx: AnswerContext) -> None:
 def test_ask_lang_zh_cn(tmp_path: Path) -> None:
     result = run_cli("ask", "/inflow 1% pool:retirement", "--lang", "zh-CN", "--offline", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "新增买盘 **4340亿美元**" in result.stdout
-    assert "兆" not in result.stdout and traditional_only(result.stdout) == []
+    assert "新增买盘 **4810亿美元**" in result.stdout
+    assert "兆" not in result.stdout.replace(TITLE_ZH_CN, "") and traditional_only(result.stdout) == []
     bad = run_cli("ask", "/inflow 200%", "--lang", "zh-CN", cwd=tmp_path)
     assert bad.returncode == 2 and "“200%”超过100%" in bad.stdout
 
@@ -239,7 +261,7 @@ async def test_console_switches_to_simplified(core: Core, monkeypatch: pytest.Mo
     assert await interactive(core, "en", stdin=io.StringIO(lines), out=out) == 0
     text = out.getvalue()
     assert "仅限本次控制台会话：之后会用 **简体中文** 回复（Discord 以外不会保存）。" in text
-    assert "4340亿美元" in text
+    assert "4810亿美元" in text
     assert "━━ Where every figure comes from ━━" in text  # auto: back to the system's language (English here)
 
 
@@ -269,5 +291,5 @@ def test_check_config_renders_zh_cn_too(facts: Facts, tmp_path: Path) -> None:
 def test_the_articles_words_in_zh_cn_say_they_were_converted(ctx: AnswerContext) -> None:
     """The article is Traditional Chinese: a Simplified rendering of its words is labelled as converted."""
     texts = "\n".join(answer_texts(answer(parse_request("/sources", ctx.facts), "zh-CN", ctx)))
-    assert "原文（已转为简体）：“约8.7万亿美元”" in texts
+    assert "原文（已转为简体）：“约为8.7万亿美元”" in texts
     assert "原文：“" not in texts

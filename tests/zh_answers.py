@@ -7,10 +7,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 from decimal import Decimal
 
-from bot.answers.build import ERROR_CODES, SOURCE_PAGES, AnswerContext, answer, answer_error, answer_language
+from bot.answers.build import ERROR_CODES, AnswerContext, answer, answer_error, answer_language, source_pages
 from bot.answers.model import Answer
 from bot.answers.requests import (
     LANGUAGE_CHOICES,
+    FaqRequest,
     HelpRequest,
     LanguageRequest,
     OpinionsRequest,
@@ -50,6 +51,8 @@ def all_answers(ctx: AnswerContext, lang: Lang) -> Iterator[tuple[str, Answer]]:
     facts = ctx.facts
     for topic in Topic:
         yield f"401k {topic}", answer(parse_request(f"/401k topic:{topic.value}", facts), lang, ctx)
+    for page in range(1, 3):
+        yield f"401k timeline p{page}", answer(parse_request("/401k topic:timeline", facts), lang, ctx, page=page)
     for mc in market_caps(ctx):
         for line in INFLOW_LINES:
             yield f"{line} ({mc.kind})", answer(parse_request(line, facts), lang, replace(ctx, market_cap=mc))
@@ -59,8 +62,11 @@ def all_answers(ctx: AnswerContext, lang: Lang) -> Iterator[tuple[str, Answer]]:
         yield f"opinions {stance}", answer(OpinionsRequest(stance), lang, ctx)
     for opinion in facts.opinions:
         yield f"opinions {opinion.id}", answer(OpinionsRequest(None, opinion.id), lang, ctx)
-    for page in range(len(SOURCE_PAGES)):
+    for page in range(len(source_pages(facts))):
         yield f"sources p{page}", answer(SourcesRequest(), lang, ctx, page=page)
+    yield "faq", answer(FaqRequest(), lang, ctx)
+    for question in facts.faq.question:
+        yield f"faq {question.id}", answer(FaqRequest(question.id), lang, ctx)
     yield "help", answer(HelpRequest(), lang, ctx)
     for choice in LANGUAGE_CHOICES:
         yield f"language {choice}", answer_language(LanguageRequest(choice), lang, ctx, choice)

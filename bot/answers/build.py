@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from bot.answers.model import COLORS, Answer, Control
 from bot.answers.render import Renderer
 from bot.answers.requests import (
+    FaqRequest,
     HelpRequest,
     InflowRequest,
     K401Request,
@@ -26,13 +27,30 @@ from bot.domain.inflow import MarketCap, Pool, estimate, headline_check, pool_fa
 from bot.domain.language import Lang
 
 OPINIONS_PER_PAGE = 3
-# /sources pages: groups that fit one embed together; the last page lists the documents.
+TIMELINE_STEPS_PER_PAGE = 8
+# /sources pages: groups of figures that fit one embed together; then the reader-question facts, then the documents.
 SOURCE_PAGES: tuple[tuple[str, ...], ...] = (
     ("assets",),
     ("participation", "fees", "rules", "scenarios"),
     ("market", "order"),
-    (),
 )
+FAQ_QUESTIONS_PER_SOURCE_PAGE = 5
+DOCUMENTS_PER_PAGE = 12
+
+
+def _chunks(items: tuple[str, ...], size: int) -> tuple[tuple[str, ...], ...]:
+    return tuple(items[i : i + size] for i in range(0, len(items), size))
+
+
+def source_pages(facts: Facts) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Every /sources page as (kind, keys): "figures" with fact groups, "faq" with question ids, "documents" with
+    source keys."""
+    questions = tuple(q.id for q in facts.faq.question)
+    return (
+        *(("figures", groups) for groups in SOURCE_PAGES),
+        *(("faq", chunk) for chunk in _chunks(questions, FAQ_QUESTIONS_PER_SOURCE_PAGE)),
+        *(("documents", chunk) for chunk in _chunks(tuple(facts.sources), DOCUMENTS_PER_PAGE)),
+    )
 
 
 @dataclass(frozen=True)
@@ -65,7 +83,7 @@ def _pager(facts: Facts, lang: Lang, action: str, page: int, pages: int) -> tupl
     )
 
 
-def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
+def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext, page: int = 0) -> Answer:
     facts = ctx.facts
     select = Control(
         "select",
@@ -74,7 +92,11 @@ def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
         value=req.topic.value,
         options=tuple((t.value, facts.label("topics", t.value, lang)) for t in Topic),
     )
-    steps = facts.timeline.step if req.topic is Topic.TIMELINE else ()
+    # The timeline is too long for one embed: it is paged, every other topic is one page.
+    all_steps = facts.timeline.step if req.topic is Topic.TIMELINE else ()
+    pages = max(1, math.ceil(len(all_steps) / TIMELINE_STEPS_PER_PAGE))
+    page = min(max(page, 0), pages - 1)
+    steps = all_steps[page * TIMELINE_STEPS_PER_PAGE : (page + 1) * TIMELINE_STEPS_PER_PAGE]
     uses = [f"timeline:{s.id}" for s in steps] + [f"source:{s.source}" for s in steps]
     return ctx.renderer.render(
         "401k",
@@ -82,11 +104,13 @@ def answer_401k(req: K401Request, lang: Lang, ctx: AnswerContext) -> Answer:
         uses=uses,
         topic=req.topic.value,
         steps=steps,
+        page=page,
+        pages=pages,
         reviewed=facts.timeline.reviewed,
         check=headline_check(facts),
         color=COLORS["info"],
-        controls=(select, *language_toggle(facts, lang)),
-        state={"command": "401k", "topic": req.topic.value},
+        controls=(select, *_pager(facts, lang, "page", page, pages), *language_toggle(facts, lang)),
+        state={"command": "401k", "topic": req.topic.value, "page": str(page)},
     )
 
 
@@ -142,17 +166,26 @@ def answer_opinions(req: OpinionsRequest, lang: Lang, ctx: AnswerContext, page: 
 
 def answer_sources(req: SourcesRequest, lang: Lang, ctx: AnswerContext, page: int = 0) -> Answer:
     facts = ctx.facts
-    pages = len(SOURCE_PAGES)
+    all_pages = source_pages(facts)
+    pages = len(all_pages)
     page = min(max(page, 0), pages - 1)
-    groups: list[tuple[str, list[Fact]]] = [(g, [f for f in facts.facts if f.group == g]) for g in SOURCE_PAGES[page]]
-    documents: list[Source] = list(facts.sources.values()) if not SOURCE_PAGES[page] else []
-    uses = [f"source:{key}" for key in facts.sources] if documents else []
+    kind, keys = all_pages[page]
+    groups: list[tuple[str, list[Fact]]] = (
+        [(g, [f for f in facts.facts if f.group == g]) for g in keys] if kind == "figures" else []
+    )
+    documents: list[Source] = [facts.sources[key] for key in keys] if kind == "documents" else []
+    questions = [facts.faq.get(key) for key in keys] if kind == "faq" else []
+    uses = [f"source:{key}" for key in keys] if documents else []
+    uses += [f"faq_source:{f.source}" for q in questions for f in q.fact]
     return ctx.renderer.render(
         "sources",
         lang,
         uses=uses,
         groups=groups,
         documents=documents,
+        questions=questions,
+        faq_sources=facts.faq.sources,
+        faq_reviewed=facts.faq.reviewed,
         page=page,
         pages=pages,
         color=COLORS["sources"],
@@ -170,6 +203,41 @@ def answer_language(
     return ctx.renderer.render("language", lang, choice=choice, changed=changed, saved=saved, ephemeral=True)
 
 
+def answer_faq(req: FaqRequest, lang: Lang, ctx: AnswerContext) -> Answer:
+    """One reader question with its dated facts and related-question buttons; without one, the list and a menu."""
+    facts, faq = ctx.facts, ctx.facts.faq
+    if req.question is None:
+        menu = Control(
+            "select",
+            "question",
+            facts.label("controls", "choose_question", lang),
+            options=tuple((q.id, q.short.get(lang)) for q in faq.question),
+        )
+        return ctx.renderer.render(
+            "faq",
+            lang,
+            question=None,
+            questions=faq.question,
+            reviewed=faq.reviewed,
+            color=COLORS["faq"],
+            controls=(menu, *language_toggle(facts, lang)),
+            state={"command": "faq", "question": ""},
+        )
+    question = faq.get(req.question)
+    related = tuple(Control("button", "faq", faq.get(r).short.get(lang), value=r) for r in question.related)
+    return ctx.renderer.render(
+        "faq",
+        lang,
+        uses=[f"faq_source:{f.source}" for f in question.fact],
+        question=question,
+        sources=faq.sources,
+        reviewed=faq.reviewed,
+        color=COLORS["faq"],
+        controls=(*related, *language_toggle(facts, lang)),
+        state={"command": "faq", "question": question.id},
+    )
+
+
 def answer_help(req: HelpRequest, lang: Lang, ctx: AnswerContext) -> Answer:
     return ctx.renderer.render("help", lang, controls=language_toggle(ctx.facts, lang), state={"command": "help"})
 
@@ -184,6 +252,7 @@ ERROR_CODES: frozenset[str] = frozenset(
         "unknown_stance",
         "unknown_analyst",
         "unknown_language",
+        "unknown_question",
         "unknown_command",
         "unexpected_text",
         "unbalanced_quotes",
@@ -225,7 +294,7 @@ def answer(request: Request, lang: Lang, ctx: AnswerContext, *, page: int = 0) -
     """Dispatch a typed request to its command's answer."""
     match request:
         case K401Request():
-            return answer_401k(request, lang, ctx)
+            return answer_401k(request, lang, ctx, page)
         case InflowRequest():
             return answer_inflow(request, lang, ctx)
         case OpinionsRequest():
@@ -236,3 +305,5 @@ def answer(request: Request, lang: Lang, ctx: AnswerContext, *, page: int = 0) -
             return answer_language(request, lang, ctx)
         case HelpRequest():
             return answer_help(request, lang, ctx)
+        case FaqRequest():
+            return answer_faq(request, lang, ctx)

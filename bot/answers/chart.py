@@ -98,7 +98,7 @@ _TEXT: dict[Lang, dict[str, str]] = {
         "market": "加密貨幣總市值：{value}",
         "pool_note": "{pool}：{value}（截至{date}）",
         "yours": "（你的）",
-        "source": "{note}・{source}，{date}",
+        "source": "{note}·{source}，{date}",
     },
 }
 

@@ -1,8 +1,8 @@
 """Stateless component ids: everything needed to re-render an answer lives in the custom_id.
 
 Format: ``k4|command|lang|page|a|b`` (at most 100 characters, Discord's limit), where a/b are the
-command's options: 401k topic; inflow allocation, pool; opinions stance, analyst. Selects start with ``k4s``
-so that a button's handler and a select's handler never both match one id.
+command's options: 401k topic; inflow allocation, pool; opinions stance, analyst; faq question. Selects start with
+``k4s`` so that a button's handler and a select's handler never both match one id.
 """
 
 from __future__ import annotations
@@ -20,7 +20,10 @@ _ARGS: dict[str, tuple[str, str]] = {
     "401k": ("topic", ""),
     "inflow": ("allocation", "pool"),
     "opinions": ("stance", "analyst"),
+    "faq": ("question", ""),
 }
+# The option a select's chosen value fills, per command (the value arrives with the click, not in the id).
+SELECT_OPTION: dict[Command, str] = {Command.K401: "topic", Command.FAQ: "question"}
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,9 @@ def control_custom_id(answer: Answer, control: Control) -> str:
         return encode(answer.state, parse_lang(control.value) or "en", page)
     if control.action == "page":
         return encode(answer.state, answer.lang, int(control.value))
-    if control.action == "topic":
-        # The chosen topic arrives in the interaction's values, so the id carries none.
-        return encode({**answer.state, "topic": ""}, answer.lang, 0, prefix=SELECT_PREFIX)
+    if control.action in ("topic", "question"):
+        # The chosen topic or question arrives in the interaction's values, so the id carries none.
+        return encode({**answer.state, control.action: ""}, answer.lang, 0, prefix=SELECT_PREFIX)
+    if control.action == "faq":  # a related question: the id names it
+        return encode({**answer.state, "question": control.value}, answer.lang, 0)
     raise ValueError(f"unknown control action {control.action!r}")

@@ -123,4 +123,7 @@ def fact_value(fact: Fact, lang: Lang) -> str:
         "years": {"en": " years", "zh-TW": "歲"},
         "days": {"en": " days", "zh-TW": "天"},
     }
-    return number(fact.value, lang) + in_language(suffixes[fact.unit][text_lang(lang)], lang)
+    shown = number(fact.value, lang)
+    if fact.unit == "years" and lang == "en":
+        shown = shown.replace(".5", "½")  # 59½, as English writes the age
+    return shown + in_language(suffixes[fact.unit][text_lang(lang)], lang)

@@ -25,7 +25,14 @@ LIMITS = {
     "content": 2000,
 }
 
-COLORS = {"info": 0x2B6CB0, "inflow": 0x2F855A, "opinions": 0x6B46C1, "sources": 0x4A5568, "error": 0xC53030}
+COLORS = {
+    "info": 0x2B6CB0,
+    "inflow": 0x2F855A,
+    "opinions": 0x6B46C1,
+    "sources": 0x4A5568,
+    "error": 0xC53030,
+    "faq": 0xB7791F,
+}
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,12 @@ def _record(key: str) -> None:
         used.add(key)
 
 
+def _said(key: str) -> str:
+    """A template states something it was handed (a reader-question fact): recorded, renders as nothing."""
+    _record(key)
+    return ""
+
+
 def escape(text: str) -> str:
     """User text made inert: no markdown, no mentions, no line breaks or control characters, bounded length."""
     cleaned = _SURROGATE.sub("\ufffd", _CONTROL.sub("", _LINE_BREAKS.sub(" ", text)))
@@ -128,6 +134,7 @@ class Renderer:
             fact=self._fact,
             step=self._step,
             source=self._source_of,
+            said=_said,
             # Chinese text stays Traditional until the whole zh-CN answer is converted once, in render().
             label=lambda group, key: self.facts.label(group, key, text_lang),
             choice_name=lambda group, key: self._choice_name(group, key, text_lang),
@@ -148,6 +155,8 @@ class Renderer:
         """How a choice reads in `lang` (an analyst's name, a topic's label); unknown keys read as themselves."""
         if group == "analysts":
             return next((o.name.get(lang) for o in self.facts.opinions if o.id == key), key)
+        if group == "questions":  # a reader question's short label (config/faq.toml)
+            return next((q.short.get(lang) for q in self.facts.faq.question if q.id == key), key)
         labels = getattr(self.facts.labels, group, {})
         return labels[key].get(lang) if key in labels else key
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from bot.domain.allocation import Allocation, AllocationError, parse_allocation
 from bot.domain.facts import STANCES, Facts, Localized, Stance
+from bot.domain.faq import find_questions
 from bot.domain.inflow import Pool
 from bot.domain.language import LANGS
 
@@ -30,6 +31,7 @@ class Command(StrEnum):
     SOURCES = "sources"
     LANGUAGE = "language"
     HELP = "help"
+    FAQ = "faq"
 
 
 class Topic(StrEnum):
@@ -52,6 +54,7 @@ OPTIONS: dict[Command, tuple[str, ...]] = {
     Command.SOURCES: (),
     Command.LANGUAGE: ("language",),
     Command.HELP: (),
+    Command.FAQ: ("question",),
 }
 _ALIASES = {"401(k)": Command.K401, "k401": Command.K401}
 # Which labels group in config/commands.toml names each choice option's values.
@@ -101,7 +104,12 @@ class HelpRequest:
     pass
 
 
-Request = K401Request | InflowRequest | OpinionsRequest | SourcesRequest | LanguageRequest | HelpRequest
+@dataclass(frozen=True)
+class FaqRequest:
+    question: str | None = None  # a question id (config/faq.toml); None lists the questions
+
+
+Request = K401Request | InflowRequest | OpinionsRequest | SourcesRequest | LanguageRequest | HelpRequest | FaqRequest
 
 
 @dataclass
@@ -124,6 +132,9 @@ def option_aliases(facts: Facts | None) -> dict[str, str]:
 
 def choice_aliases(facts: Facts | None, option: str) -> dict[str, str]:
     """A choice option's values and labels in every language, normalised -> the value."""
+    if facts is not None and option == "question":  # the reader questions' ids and short labels (config/faq.toml)
+        questions = facts.faq.question
+        return {_norm(text): q.id for q in questions for text in (q.id, *(q.short.get(lang) for lang in LANGS))}
     group = CHOICE_GROUPS.get(option)
     if facts is None or group is None:
         return {}
@@ -211,6 +222,17 @@ def find_analyst(facts: Facts, text: str) -> str:
     raise UserInputError("unknown_analyst", value=text, choices=tuple(o.id for o in facts.opinions))
 
 
+def find_question(facts: Facts, text: str) -> str:
+    """A question id from an id, a short label in any language, or words that match one question best."""
+    exact = choice_aliases(facts, "question").get(_norm(text))
+    if exact is not None:
+        return exact
+    found = find_questions(facts, text)
+    if not found:
+        raise UserInputError("unknown_question", value=text, choices=tuple(q.id for q in facts.faq.question))
+    return found[0].id
+
+
 def build_request(command: Command, options: Mapping[str, str | None], facts: Facts) -> Request:
     """Typed request from option values (console or Discord); raises UserInputError."""
     opts = {k: v for k, v in options.items() if v is not None}
@@ -246,6 +268,9 @@ def build_request(command: Command, options: Mapping[str, str | None], facts: Fa
             return LanguageRequest(choice)
         case Command.HELP:
             return HelpRequest()
+        case Command.FAQ:
+            question = opts.get("question")
+            return FaqRequest(find_question(facts, question) if question else None)
 
 
 def parse_request(line: str, facts: Facts) -> Request:

@@ -25,6 +25,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from bot.domain.language import Lang, simplifier
@@ -41,6 +42,14 @@ M = TypeVar("M", bound=BaseModel)
 FACTS_FILE = "facts.toml"
 OPINIONS_FILE = "opinions.toml"
 LABELS_FILE = "commands.toml"
+FAQ_FILE = "faq.toml"
+# A fact whose last review is older than this is listed by `check-config` (a warning: it may have changed since).
+REVIEW_MAX_AGE_DAYS = 180
+# Grades of a reader-question fact (see ../shared/reader-questions.md): primary source, two independent secondary
+# sources, one secondary source (shown only attributed).
+Tag = Literal["P", "S2", "S1"]
+# Related-question buttons share one row of five with the language toggle (at most two buttons).
+MAX_RELATED = 3
 
 _UNIT_SCALE: dict[str, Decimal] = {
     "usd_trillion": Decimal("1e12"),
@@ -105,9 +114,10 @@ class Fact(_Strict):
     source: str
     label: Localized
     note: Localized
+    reviewed: dt.date  # the day this value was last checked against its source
     article_says: str | None = None
 
-    _as_of_not_future = field_validator("as_of")(_not_in_future)
+    _as_of_not_future = field_validator("as_of", "reviewed")(_not_in_future)
 
     @field_validator("value", mode="before")
     @classmethod
@@ -155,7 +165,8 @@ class Article(_Strict):
 
 class TimelineStep(_Strict):
     id: str = Field(pattern=r"^[a-z0-9_]+$")
-    date: dt.date
+    date: dt.date  # orders the steps; shown unless `when` says how precisely it is known
+    when: Localized | None = None  # e.g. "Oct–Nov 2025" where the sources give no exact day
     source: str
     text: Localized
 
@@ -174,6 +185,72 @@ class Timeline(_Strict):
         if list(steps) != sorted(steps, key=lambda s: s.date):
             raise ValueError("timeline steps must be in date order")
         return steps
+
+
+class FaqFact(_Strict):
+    """One dated fact behind a reader question, graded like ../shared/reader-questions.md.
+
+    [P]/[S2] facts are stated as facts with their date; an [S1] fact is only shown attributed (`reported_by`);
+    a `forecast` is shown as what someone expected, never as what happened.
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9_]+$")
+    tag: Tag
+    date: dt.date
+    when: Localized | None = None  # shown instead of the day where the sources give no exact one
+    text: Localized
+    source: str
+    reviewed: dt.date
+    forecast: bool = False
+    reported_by: Text | None = None  # who reported an [S1] item
+
+    _dates_not_future = field_validator("date", "reviewed")(_not_in_future)
+
+    @model_validator(mode="after")
+    def _single_sources_attributed(self) -> FaqFact:
+        if self.tag == "S1" and self.reported_by is None:
+            raise ValueError("an [S1] fact is shown only attributed: give `reported_by`")
+        return self
+
+
+class FaqUnknown(_Strict):
+    """Something the research could not verify: said as unknown, with the date of the last source found."""
+
+    text: Localized
+    last_source: dt.date
+    when: Localized | None = None  # shown instead of the day where the sources give no exact one
+
+    _date_not_future = field_validator("last_source")(_not_in_future)
+
+
+class FaqQuestion(_Strict):
+    id: str = Field(pattern=r"^[a-z0-9-]+$")
+    short: Localized  # a select option, a button and an autocomplete choice: at most 80 characters
+    question: Localized
+    keywords: Localized  # words people type, space-separated; Simplified forms come from the zh-TW ones
+    answer: Localized
+    fact: tuple[FaqFact, ...] = Field(min_length=1)
+    unknown: tuple[FaqUnknown, ...] = ()
+    related: tuple[str, ...] = Field(default=(), max_length=MAX_RELATED)
+    timeline: bool = False  # the answer points to /401k topic:timeline
+
+    @field_validator("short")
+    @classmethod
+    def _short_fits_a_button(cls, value: Localized) -> Localized:
+        if max(len(value.en), len(value.zh_tw)) > 80:
+            raise ValueError("a short question must fit a button label (80 characters)")
+        return value
+
+
+class FaqFile(_Strict):
+    reviewed: dt.date  # the research behind every answer was checked up to this day
+    sources: dict[str, Source]
+    question: tuple[FaqQuestion, ...] = Field(min_length=1)
+
+    _reviewed_not_future = field_validator("reviewed")(_not_in_future)
+
+    def get(self, question_id: str) -> FaqQuestion:
+        return next(q for q in self.question if q.id == question_id)
 
 
 class Defaults(_Strict):
@@ -273,6 +350,7 @@ class Facts:
     labels: Labels
     version: str
     timeline: Timeline
+    faq: FaqFile
     simplify: Simplifier = field(default_factory=Simplifier, repr=False)  # zh-TW text -> zh-CN text
     _by_id: dict[str, Fact] = field(default_factory=dict, repr=False)
 
@@ -291,6 +369,14 @@ class Facts:
     def label(self, group: str, key: str, lang: Lang) -> str:
         localized: Localized = getattr(self.labels, group)[key]
         return localized.get(lang)
+
+    def stale(self, today: dt.date, max_age_days: int = REVIEW_MAX_AGE_DAYS) -> list[str]:
+        """Every fact (figures and reader-question facts) last reviewed more than `max_age_days` before `today`."""
+        limit = today - dt.timedelta(days=max_age_days)
+        found = [f"{f.id} (reviewed {f.reviewed.isoformat()})" for f in self.facts if f.reviewed < limit]
+        for q in self.faq.question:
+            found += [f"faq {q.id}: {f.id} (reviewed {f.reviewed.isoformat()})" for f in q.fact if f.reviewed < limit]
+        return found
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -362,19 +448,33 @@ def _check_references(path: Path, parsed: FactsFile) -> None:
             raise ConfigError(f"{path}: entry defaults, field '{name}': {fact_id!r} must be a dated figure")
 
 
-_OPTIONS = ("topic", "allocation", "pool", "stance", "analyst", "language", "server")
+_OPTIONS = ("topic", "allocation", "pool", "stance", "analyst", "language", "server", "question")
 _REQUIRED_LABELS: dict[str, tuple[str, ...]] = {
-    "commands": ("401k", "inflow", "opinions", "sources", "language"),
+    "commands": ("401k", "inflow", "opinions", "sources", "language", "faq"),
     "topics": ("overview", "rules", "scale", "order", "channels", "impact", "risks", "timeline"),
     "pools": ("401k", "dc", "retirement"),
     "pool_assets": ("401k", "dc", "retirement"),
     "stances": STANCES,
     "languages": ("en", "zh-TW", "zh-CN", "auto"),
-    "controls": ("switch_language", "previous", "next", "choose_topic"),
+    "controls": ("switch_language", "previous", "next", "choose_topic", "choose_question"),
     "option_names": _OPTIONS,
     "option_descriptions": _OPTIONS,
     "terms": ("current",),
 }
+
+
+def _check_faq(path: Path, parsed: FaqFile) -> None:
+    _check_unique(path, "question", (q.id for q in parsed.question))
+    ids = {q.id for q in parsed.question}
+    for index, q in enumerate(parsed.question, start=1):
+        entry = f"question #{index} (id={q.id!r})"
+        _check_unique(path, f"{entry} fact", (f.id for f in q.fact))
+        for f in q.fact:
+            if f.source not in parsed.sources:
+                raise ConfigError(f"{path}: entry {entry} fact {f.id!r}, field 'source': unknown source {f.source!r}")
+        for related in q.related:
+            if related not in ids or related == q.id:
+                raise ConfigError(f"{path}: entry {entry}, field 'related': unknown question {related!r}")
 
 
 @functools.cache
@@ -419,7 +519,7 @@ def _add_simplified(node: Any, simplify: Simplifier) -> None:
 
 
 def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -> Facts:
-    """Load and validate config/facts.toml, opinions.toml and commands.toml."""
+    """Load and validate config/facts.toml, opinions.toml, commands.toml and faq.toml."""
     directory = directory or config_dir()
     today = today or dt.date.today()
     facts_path, opinions_path = directory / FACTS_FILE, directory / OPINIONS_FILE
@@ -445,9 +545,12 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         simplify = simplifier(load_overrides(overrides_path))
     except OverridesError as exc:
         raise ConfigError(str(exc)) from None
-    for model in (parsed_facts, parsed_opinions, labels):
+    faq_path = directory / FAQ_FILE
+    parsed_faq = _validate(FaqFile, faq_path, _read_toml(faq_path), today)
+    _check_faq(faq_path, parsed_faq)
+    for model in (parsed_facts, parsed_opinions, labels, parsed_faq):
         _add_simplified(model, simplify)
-    hashed = [p.read_bytes() for p in (facts_path, opinions_path, labels_path)]
+    hashed = [p.read_bytes() for p in (facts_path, opinions_path, labels_path, faq_path)]
     hashed.append(overrides_path.read_bytes() if overrides_path.exists() else b"")
     digest = hashlib.sha256(b"\0".join(hashed)).hexdigest()
     return Facts(
@@ -460,5 +563,6 @@ def load_facts(directory: Path | None = None, *, today: dt.date | None = None) -
         labels=labels,
         version=digest[:16],
         timeline=parsed_facts.timeline,
+        faq=parsed_faq,
         simplify=simplify,
     )

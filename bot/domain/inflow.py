@@ -153,18 +153,20 @@ class HeadlineCheck:
     article_market: Fact  # the market cap as the article rounds it
     article_usd: Decimal
     article_share: Decimal
-    pool: Fact  # 401(k) plan assets
+    pool: Fact  # 401(k) plan assets of the article's quarter
     market: Fact  # the order-day market cap
     usd: Decimal
     share: Decimal
 
 
 HEADLINE_CHECK_PERCENT = Decimal(1)
+ARTICLE_401K_FACT = "assets_401k_2025q1"  # the quarter the article uses (Q1 2025), kept for its correction
 
 
 def headline_check(facts: Facts) -> HeadlineCheck:
     article_pool, article_market = facts.fact("assets_dc_press_rounding"), facts.fact("crypto_mcap_article")
-    pool, market = pool_fact(facts, Pool.K401), facts.fact(facts.defaults.market_cap)
+    # The correction compares like with like: 401(k) assets of the article's quarter, the order-day market cap.
+    pool, market = facts.fact(ARTICLE_401K_FACT), facts.fact(facts.defaults.market_cap)
     article_usd = inflow_usd(HEADLINE_CHECK_PERCENT, article_pool.amount)
     usd = inflow_usd(HEADLINE_CHECK_PERCENT, pool.amount)
     return HeadlineCheck(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.answers.formatting import money, percent
 from bot.domain.allocation import AllocationError, parse_allocation
 from bot.domain.facts import Facts
+from bot.domain.faq import find_questions
 from bot.domain.inflow import Pool, inflow_usd, pool_fact
 from bot.domain.language import Lang
 
@@ -46,3 +47,11 @@ def analyst_choices(facts: Facts, current: str) -> Choices:
         for o in facts.opinions
         if not needle or needle in o.name.en.lower() or needle in o.organisation.en.lower() or needle in o.id
     )[:MAX_CHOICES]
+
+
+def question_choices(facts: Facts, current: str, language: Lang) -> Choices:
+    """Reader questions matching what was typed (English words, Traditional or Simplified characters), best first,
+    each named in the reader's language; every question while nothing is typed."""
+    return tuple((q.short.get(language)[:MAX_NAME], q.id) for q in find_questions(facts, current[:MAX_NAME]))[
+        :MAX_CHOICES
+    ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.answers.build import new_error_id
-from bot.answers.components import ComponentState, decode
+from bot.answers.components import SELECT_OPTION, ComponentState, decode
 from bot.answers.core import Core
 from bot.answers.core import Response as CoreResponse
 from bot.answers.model import Answer
@@ -26,7 +26,7 @@ from bot.domain.language import Lang, lang_from_locale, parse_lang
 from bot.infra.cooldown import Cooldown
 from bot.infra.logs import InteractionLine, emit
 from bot.infra.metrics import Metrics
-from bot.interactions.autocomplete import allocation_choices, analyst_choices
+from bot.interactions.autocomplete import allocation_choices, analyst_choices, question_choices
 from bot.interactions.model import Interaction, Kind, Outcome, Reply, ReplyKind
 from bot.store import Preferences, Scope, StoreUnavailable
 
@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 DEFER_AFTER_SECONDS = 2.0  # Discord waits 3 s for the first response; past this, acknowledge and finish later
 SLOW_COMMANDS = frozenset({Command.INFLOW})  # may wait on market data and a chart: defer at once unless in memory
-COMPONENT_COMMANDS = frozenset({Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP})
+COMPONENT_COMMANDS = frozenset(
+    {Command.K401, Command.INFLOW, Command.OPINIONS, Command.SOURCES, Command.HELP, Command.FAQ}
+)
 
 
 @dataclass
@@ -283,7 +285,7 @@ class InteractionHandler:
         name = f"{state.command.value}:component"
         options: dict[str, str | None] = dict(state.options)
         if interaction.values:
-            options["topic"] = interaction.values[0]
+            options[SELECT_OPTION.get(state.command, "topic")] = interaction.values[0]
         try:
             request = build_request(state.command, options, self.core.facts)
         except UserInputError as exc:
@@ -321,4 +323,7 @@ class InteractionHandler:
             return Reply(ReplyKind.AUTOCOMPLETE, choices=allocation_choices(self.core.facts, current, lang))
         if interaction.name == Command.OPINIONS.value and interaction.focused == "analyst":
             return Reply(ReplyKind.AUTOCOMPLETE, choices=analyst_choices(self.core.facts, current))
+        if interaction.name == Command.FAQ.value and interaction.focused == "question":
+            lang = await self._safe_lang(interaction)
+            return Reply(ReplyKind.AUTOCOMPLETE, choices=question_choices(self.core.facts, current, lang))
         return Reply(ReplyKind.AUTOCOMPLETE)

@@ -44,7 +44,7 @@ async def test_login_identify_and_minimal_intents(harness: Harness) -> None:
 
 async def test_synced_commands_follow_discords_rules(harness: Harness) -> None:
     commands = harness.fake.synced["global"]
-    assert {c["name"] for c in commands} == {"401k", "inflow", "opinions", "sources", "language"}
+    assert {c["name"] for c in commands} == {"401k", "inflow", "opinions", "sources", "language", "faq"}
     for command in commands:
         assert NAME_RE.match(command["name"]) and command["name"] == command["name"].lower()
         assert 1 <= len(command["description"]) <= 100
@@ -70,6 +70,10 @@ async def test_synced_commands_follow_discords_rules(harness: Harness) -> None:
     pool = next(o for o in inflow["options"] if o["name"] == "pool")
     assert [c["value"] for c in pool["choices"]] == ["401k", "dc", "retirement"]
     assert pool["name_localizations"]["zh-TW"] == "資金池"
+    faq = next(c for c in commands if c["name"] == "faq")
+    (question,) = faq["options"]
+    assert (question["name"], question["autocomplete"], question.get("required", False)) == ("question", True, False)
+    assert question["name_localizations"]["zh-TW"] == "問題" and question["max_length"] == 100
 
 
 async def test_registered_strings_match_the_labels_in_config(harness: Harness, facts: Facts) -> None:
@@ -124,10 +128,10 @@ async def test_inflow_numbers_in_both_languages(harness: Harness) -> None:
     en = await harness.fake.wait_reply(await harness.fake.command("inflow", {"allocation": "2%"}))
     assert en.kind == "edit_original"  # deferred first: market data may take a moment
     assert harness.fake.replies[en_token(harness, en)][0].body["type"] == 5
-    assert en.embed["description"].startswith("**$174 billion** of new buying")
+    assert en.embed["description"].startswith("**$200 billion** of new buying")
     zh_token = await harness.fake.command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-TW")
     zh = await harness.fake.wait_reply(zh_token)
-    assert zh.embed["description"].startswith("新增買盤 **4,340億美元**")
+    assert zh.embed["description"].startswith("新增買盤 **4,810億美元**")
 
 
 def en_token(harness: Harness, reply: Reply) -> str:
@@ -207,7 +211,7 @@ async def test_allocation_autocomplete(harness: Harness) -> None:
     reply = await harness.fake.wait_reply(await harness.fake.autocomplete("inflow", {"allocation": "2"}, "allocation"))
     assert reply.body["type"] == 8
     choices = reply.body["data"]["choices"]
-    assert choices[0] == {"name": "2% → $174 billion (401(k))", "value": "2"}
+    assert choices[0] == {"name": "2% → $200 billion (401(k))", "value": "2"}
     assert all(len(c["name"]) <= 100 for c in choices)
 
 

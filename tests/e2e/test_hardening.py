@@ -186,7 +186,7 @@ async def test_market_api_faults_do_not_break_answers(
             try:
                 reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "2%"}))
                 market_field = next(f for f in reply.embed["fields"] if f["name"] == "Crypto market cap used")
-                assert market_field["value"].endswith("(Press reports citing CoinGecko; no live data)")
+                assert market_field["value"].endswith("(Fortune, Aug 7, 2025, citing CoinGecko; no live data)")
                 other = await fake.wait_reply(await fake.command("401k"))
                 assert other.embed["title"].startswith("What the Aug 7, 2025 executive order could change")
             finally:
@@ -213,7 +213,7 @@ async def test_store_turning_read_only_mid_run(harness: Harness) -> None:
     assert store._writer is not None
     store._writer.execute("PRAGMA query_only = ON")  # SQLite now refuses every write, as on a read-only mount
     reply = await fake.wait_reply(await fake.command("inflow", {"allocation": "7%"}))
-    assert reply.embed["description"].startswith("**$609 billion**")  # answered, just not cached
+    assert reply.embed["description"].startswith("**$700 billion**")  # answered, just not cached
     saved = await fake.wait_reply(await fake.command("language", {"language": "zh-TW"}))
     assert saved.data["flags"] == 64
     assert saved.embed["description"].startswith("Your setting could not be saved right now")

@@ -134,6 +134,8 @@ CASES = [
     ("/401k topic:risks", "401k", {"topic": "risks"}, "zh-TW", "zh-TW"),
     ("/sources", "sources", {}, "en-US", "en"),
     ("/inflow 1% pool:retirement", "inflow", {"allocation": "1%", "pool": "retirement"}, "zh-TW", "zh-TW"),
+    ("/faq question:rule-status", "faq", {"question": "rule-status"}, "zh-CN", "zh-CN"),
+    ("/faq", "faq", {}, "en-US", "en"),
 ]
 
 

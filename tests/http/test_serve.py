@@ -81,14 +81,14 @@ async def test_inflow_figures_and_chart_over_http(endpoint: Endpoint) -> None:
     again = await endpoint.serve.post(command("inflow", {"allocation": "2%"}))
     assert again.body["type"] == 4  # now in memory: answered at once, as multipart with the chart
     assert again.content_type == "multipart/form-data"
-    assert again.embed["description"].startswith("**$174 billion** of new buying")
+    assert again.embed["description"].startswith("**$200 billion** of new buying")
     assert again.embed["image"]["url"] == "attachment://inflow.png"
     assert [name for name, _ in again.files] == ["inflow.png"]
     assert Image.open(io.BytesIO(again.files[0][1])).size == (1200, 675)
     zh = command("inflow", {"allocation": "1%", "pool": "retirement"}, locale="zh-TW")
     answer = await endpoint.serve.post(zh)
     data = (await endpoint.fake.wait_reply(zh["token"])).body if answer.body["type"] == 5 else answer.data
-    assert data["embeds"][0]["description"].startswith("新增買盤 **4,340億美元**")
+    assert data["embeds"][0]["description"].startswith("新增買盤 **4,810億美元**")
 
 
 async def test_deferred_answer_is_a_valid_patch_to_original(endpoint: Endpoint) -> None:
@@ -153,12 +153,19 @@ async def test_allocation_and_analyst_autocomplete(endpoint: Endpoint) -> None:
     answer = await endpoint.serve.post(autocomplete("inflow", {"allocation": "2"}, "allocation"))
     assert answer.body["type"] == 8
     choices = answer.body["data"]["choices"]
-    assert choices[0] == {"name": "2% → $174 billion (401(k))", "value": "2"}
+    assert choices[0] == {"name": "2% → $200 billion (401(k))", "value": "2"}
     assert len(choices) <= 25 and all(len(c["name"]) <= 100 for c in choices)
     zh = await endpoint.serve.post(autocomplete("inflow", {"allocation": "abc"}, "allocation", locale="zh-TW"))
     assert "億美元" in zh.body["data"]["choices"][0]["name"]
     analyst = await endpoint.serve.post(autocomplete("opinions", {"analyst": "ross"}, "analyst"))
     assert analyst.body["data"]["choices"] == [{"name": "Ted Rossman — Bankrate", "value": "rossman"}]
+    # /faq (issue 20): typed in Simplified characters, answered in the clicker's language, best match first
+    question = await endpoint.serve.post(autocomplete("faq", {"question": "罗斯"}, "question", locale="zh-CN"))
+    assert question.body["data"]["choices"][0] == {"name": "罗斯或传统 401(k)：提取要缴税吗？", "value": "roth"}
+    every = await endpoint.serve.post(autocomplete("faq", {"question": ""}, "question"))
+    assert [c["value"] for c in every.body["data"]["choices"]][:2] == ["buy-today", "rule-status"]
+    shown = await endpoint.serve.post(command("faq", {"question": "roth"}, locale="zh-TW"))
+    assert shown.embed["title"] == "羅斯 401(k) 和傳統 401(k)：提領時要繳稅嗎？"
 
 
 # ---------------------------------------------------------------- language, permissions, cooldown
