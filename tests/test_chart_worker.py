@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from bot.answers.chart import HEIGHT, WIDTH
-from bot.answers.chart_worker import ChartWorker, ChartWorkerError
+from bot.answers.chart_worker import ChartWorker, ChartWorkerError, warm_worker
 from bot.answers.core import CHART_UNAVAILABLE, PNG_SIGNATURE, Core
 from bot.answers.render import Renderer
 from bot.answers.requests import parse_request
@@ -109,6 +109,92 @@ def test_the_worker_is_recycled_after_max_charts(facts: Facts) -> None:
         assert worker.pid not in (None, first) and worker.started == 2 and worker.crashed == 0
     finally:
         worker.close()
+
+
+def _loaded(pid: int, library: str) -> bool:
+    return library in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_warm_starts_a_child_that_has_drawn_and_then_draws_the_first_chart(worker: ChartWorker, facts: Facts) -> None:
+    """A serving process warms the worker at start: the child's cold start (a process, matplotlib, every font) is
+    paid then, not by a member's first /inflow, which the same, running child draws."""
+    assert worker.warm(_estimate(facts)) is True
+    warm = worker.pid
+    assert warm is not None and _loaded(warm, "ft2font")  # matplotlib and its font code are loaded in the child
+    assert (worker.started, worker.drawn, worker.crashed) == (1, 0, 0)  # the throwaway charts are not counted
+    assert worker.warm(_estimate(facts)) is False  # a running child is warm already: nothing more to do
+    assert worker.draw(_estimate(facts), "zh-CN").startswith(PNG_SIGNATURE)
+    assert (worker.pid, worker.started, worker.drawn) == (warm, 1, 1)
+
+
+def test_warm_replaces_a_dead_child(worker: ChartWorker, facts: Facts) -> None:
+    worker.warm(_estimate(facts))
+    first = worker.pid
+    assert first is not None
+    os.kill(first, 9)
+    os.waitid(os.P_PID, first, os.WEXITED | os.WNOWAIT)
+    assert worker.warm(_estimate(facts)) is True
+    assert worker.pid not in (None, first) and worker.started == 2
+
+
+class _Recorder:
+    """A renderer and a warmer that record what they were asked (no process at all)."""
+
+    def __init__(self, *, warm_fails: bool = False) -> None:
+        self.warmed: list[Estimate] = []
+        self.drawn: list[str] = []
+        self.warm_fails = warm_fails
+
+    def warm(self, est: Estimate) -> bool:
+        if self.warm_fails:
+            raise ChartWorkerError("the chart worker died; a new one draws the next chart")
+        self.warmed.append(est)
+        return True
+
+    def draw(self, est: Estimate, lang: str) -> bytes:
+        self.drawn.append(lang)
+        return PNG_SIGNATURE + lang.encode()
+
+
+async def test_the_chart_service_warms_once_and_caches_counts_and_measures_nothing(
+    tmp_path: Path, facts: Facts, renderer: Renderer
+) -> None:
+    fake = _Recorder()
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
+        core = Core(facts, renderer, store=store, chart_renderer=fake.draw)
+        core.charts.warmer = fake.warm
+        estimate_before = core.render_estimate
+        core.charts.warm_in_background()
+        core.charts.warm_in_background()  # a second call (another start-up path) does not warm again
+        await core.drain()
+        assert len(fake.warmed) == 1 and fake.drawn == [] and core.charts.warmed
+        assert (core.charts_rendered, core.charts_skipped, core.render_estimate) == (0, 0, estimate_before)
+        request = parse_request("/inflow 1% pool:retirement", facts)
+        assert core.peek(request, "zh-TW") is None  # the warm-up cached no chart a member could be shown
+        first = await core.respond(request, "zh-TW")
+        assert first.image == PNG_SIGNATURE + b"zh-TW" and fake.drawn == ["zh-TW"]
+        await core.close()
+
+
+async def test_a_failed_warm_up_is_logged_and_the_first_chart_still_drawn(
+    tmp_path: Path, facts: Facts, renderer: Renderer, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake = _Recorder(warm_fails=True)
+    async with SQLiteStore(tmp_path / "c.sqlite3") as store:
+        core = Core(facts, renderer, store=store, chart_renderer=fake.draw)
+        core.charts.warmer = fake.warm
+        core.charts.warm_in_background()
+        await core.drain()
+        assert not core.charts.warmed and "warming the chart worker failed" in caplog.text
+        response = await core.respond(parse_request("/inflow 2%", facts), "en")
+        assert response.image == PNG_SIGNATURE + b"en" and not response.chart_skipped
+        await core.close()
+
+
+def test_only_the_worker_renderer_has_a_warmer_by_default(facts: Facts, renderer: Renderer) -> None:
+    assert Core(facts, renderer).charts.warmer is warm_worker
+    custom = Core(facts, renderer, chart_renderer=lambda est, lang: PNG_SIGNATURE)
+    assert custom.charts.warmer is None  # nothing to warm: no worker process is started for it
 
 
 def _alive(pid: int) -> bool:

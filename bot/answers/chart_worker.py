@@ -4,7 +4,8 @@ One child, started on the first chart (`python -m bot.answers.chart_worker`, so 
 draws one chart at a time: an Estimate and a language in, PNG bytes out, over its stdin/stdout as length-prefixed
 frames. It is replaced after `max_charts` charts (matplotlib's caches only grow), when it dies, and when a chart takes
 longer than `hang_seconds` (it is killed). The caller's deadline (ChartService) is separate and much shorter: a chart
-that misses it is still drawn and cached for the next ask.
+that misses it is still drawn and cached for the next ask. A new child's first chart pays for its start (a process,
+matplotlib, the fonts: seconds on a loaded machine), so a serving process starts and warms one at once (`warm`).
 
 `ChartWorker.draw` blocks; the chart service calls it on its one chart thread, which waits on a pipe and so leaves the
 event loop and the GIL free while the child draws.
@@ -24,6 +25,8 @@ import sys
 import threading
 import time
 from typing import IO, Any
+
+from bot.domain.language import LANGS
 
 log = logging.getLogger(__name__)
 
@@ -87,23 +90,38 @@ class ChartWorker:
     def draw(self, est: Any, lang: str) -> bytes:
         """The chart's PNG; ChartWorkerError if it cannot be drawn."""
         with self._lock:
-            child = self._ensure_child()
-            assert child.stdin is not None and child.stdout is not None
-            try:
-                _write_frame(child.stdin, pickle.dumps((est, lang), protocol=pickle.HIGHEST_PROTOCOL))
-                reply = _read_frame(child.stdout.fileno(), time.monotonic() + self.hang_seconds)
-            except (OSError, EOFError, TimeoutError) as exc:
-                self.crashed += 1
-                self._stop_child(kill=True)
-                what = "hung" if isinstance(exc, TimeoutError) else "died"
-                raise ChartWorkerError(f"the chart worker {what}; a new one draws the next chart") from exc
-            self._drawn_by_child += 1
-            if self._drawn_by_child >= self.max_charts:
-                self._stop_child()  # recycled: the next chart starts a fresh child
-            if reply[:1] != _OK:
-                raise ChartWorkerError(reply[1:].decode("utf-8", "replace"))
+            png = self._draw_locked(est, lang)
             self.drawn += 1
-            return reply[1:]
+            return png
+
+    def warm(self, est: Any) -> bool:
+        """Start a child now and have it draw `est` once in every language, thrown away: it loads matplotlib and
+        every font, so the next chart is drawn warm. False if a child is already running (it has drawn: it is warm).
+        Not counted in `drawn`; ChartWorkerError as for draw."""
+        with self._lock:
+            if self._child is not None and self._child.poll() is None:
+                return False
+            for lang in LANGS:
+                self._draw_locked(est, lang)
+            return True
+
+    def _draw_locked(self, est: Any, lang: str) -> bytes:
+        child = self._ensure_child()
+        assert child.stdin is not None and child.stdout is not None
+        try:
+            _write_frame(child.stdin, pickle.dumps((est, lang), protocol=pickle.HIGHEST_PROTOCOL))
+            reply = _read_frame(child.stdout.fileno(), time.monotonic() + self.hang_seconds)
+        except (OSError, EOFError, TimeoutError) as exc:
+            self.crashed += 1
+            self._stop_child(kill=True)
+            what = "hung" if isinstance(exc, TimeoutError) else "died"
+            raise ChartWorkerError(f"the chart worker {what}; a new one draws the next chart") from exc
+        self._drawn_by_child += 1
+        if self._drawn_by_child >= self.max_charts:
+            self._stop_child()  # recycled: the next chart starts a fresh child
+        if reply[:1] != _OK:
+            raise ChartWorkerError(reply[1:].decode("utf-8", "replace"))
+        return reply[1:]
 
     def close(self) -> None:
         with self._lock:
@@ -155,6 +173,11 @@ def shared_worker() -> ChartWorker:
 def draw_in_worker(est: Any, lang: Any) -> bytes:
     """The production chart renderer: drawn by the shared worker process."""
     return shared_worker().draw(est, lang)
+
+
+def warm_worker(est: Any) -> bool:
+    """The production chart warmer: warms the shared worker process (see ChartWorker.warm)."""
+    return shared_worker().warm(est)
 
 
 def main() -> None:

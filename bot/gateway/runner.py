@@ -62,6 +62,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             stop = asyncio.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
+            services.core.charts.warm_in_background()  # the worker's cold start must not fall on the first /inflow
             runner = asyncio.create_task(bot.start(token))
             stopper = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -76,6 +76,7 @@ async def serve(
             runner, host, port, lambda s: ConnectionGuard(s, cap, server.faults, busy=server.working.__contains__)
         )
         await site.start()
+        services.core.charts.warm_in_background()  # the worker's cold start must not fall on the first /inflow
         actual_port = site.port
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):

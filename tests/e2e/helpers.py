@@ -67,6 +67,7 @@ class Harness:
 
 async def start_bot(fake: FakeDiscord, core: Core, store: SQLiteStore) -> tuple[K401Bot, asyncio.Task[None]]:
     bot = K401Bot(core, store, guild_ready_timeout=0.05)
+    core.charts.warm_in_background()  # as the runner does (a no-op once this process's chart worker is running)
     task = asyncio.create_task(bot.start(TOKEN))
     await asyncio.wait_for(fake.ready.wait(), 15)
     await asyncio.wait_for(bot.wait_until_ready(), 15)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -60,6 +61,16 @@ async def test_every_command_answers_in_the_clients_language(
     title = data["embeds"][0]["title"]
     assert bool(CHINESE.search(title)) == (locale != "en-US"), title
     assert data.get("flags", 0) & 64 == (64 if name == "language" else 0)
+
+
+async def test_serve_warms_the_chart_worker_when_it_starts(endpoint: Endpoint) -> None:
+    """The worker's cold start takes seconds on a loaded machine, past the 2 s chart deadline: paid at start-up, not
+    by the first /inflow (whose answer would go without a chart, and the next ask would be deferred)."""
+    for _ in range(1200):  # waits for the line (at most 2 min), asserts nothing about how long it took
+        if "chart: worker warmed" in endpoint.serve.log:
+            break
+        await asyncio.sleep(0.1)
+    assert "chart: worker warmed" in endpoint.serve.log, endpoint.serve.log
 
 
 async def test_inflow_figures_and_chart_over_http(endpoint: Endpoint) -> None:
