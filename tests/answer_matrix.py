@@ -103,3 +103,16 @@ def shown_text(result: Answer, *, with_controls: bool = True) -> str:
             parts.append(control.label)
             parts += [label for _, label in control.options]
     return "\n".join(parts)
+
+
+def ask(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> Answer:
+    """The answer to one command line, as a transport would get it."""
+    return answer(parse_request(line, ctx.facts), lang, ctx, page=page)
+
+
+def text(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> str:
+    return shown_text(ask(ctx, line, lang, page))
+
+
+def field(result: Answer, name: str) -> str:
+    return next(f.value for f in result.fields if f.name == name)

@@ -12,30 +12,17 @@ import pytest
 
 from bot.answers import formatting
 from bot.answers.build import TIMELINE_STEPS_PER_PAGE, AnswerContext, answer
-from bot.answers.model import Answer
 from bot.answers.requests import Topic, parse_request
 from bot.domain.allocation import parse_allocation
 from bot.domain.inflow import Pool, inflow_usd, pool_fact
 from bot.domain.language import Lang
-from tests.answer_matrix import CASES, shown_text
+from tests.answer_matrix import CASES, ask, field, shown_text, text
 
 # shared/ sits beside the repository (CI: beside the clone; here: beside the worktrees' parent).
 _REPO = Path(__file__).resolve().parents[1]
 SEED = next(
     (p for p in (_REPO.parent / "shared" / "seed", _REPO.parent.parent / "shared" / "seed") if p.is_dir()), None
 )
-
-
-def ask(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> Answer:
-    return answer(parse_request(line, ctx.facts), lang, ctx, page=page)
-
-
-def text(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> str:
-    return shown_text(ask(ctx, line, lang, page))
-
-
-def field(result: Answer, name: str) -> str:
-    return next(f.value for f in result.fields if f.name == name)
 
 
 # ---------------------------------------------------------------- what the order does

@@ -9,24 +9,9 @@ import re
 
 import pytest
 
-from bot.answers.build import AnswerContext, answer
-from bot.answers.model import Answer
-from bot.answers.requests import parse_request
+from bot.answers.build import AnswerContext
 from bot.domain.language import Lang
-from tests.answer_matrix import CASES, shown_text
-
-
-def ask(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> Answer:
-    return answer(parse_request(line, ctx.facts), lang, ctx, page=page)
-
-
-def text(ctx: AnswerContext, line: str, lang: Lang, page: int = 0) -> str:
-    return shown_text(ask(ctx, line, lang, page))
-
-
-def field(result: Answer, name: str) -> str:
-    return next(f.value for f in result.fields if f.name == name)
-
+from tests.answer_matrix import CASES, ask, field, shown_text, text
 
 # ---------------------------------------------------------------- high
 
