@@ -2,7 +2,8 @@
 
 Order of checks for an interaction: Content-Encoding (415) -> size (413) -> body within BODY_SECONDS (408) ->
 signature and timestamp (401) -> JSON (400) -> an interaction id already received, a replay (409) -> shape (400) ->
-handler. Nothing is parsed or decompressed, and nothing touches the store, before the signature is verified.
+past Discord's acknowledgement deadline by its id's own time, dropped unanswered (503) -> handler. Nothing is
+parsed or decompressed, and nothing touches the store, before the signature is verified.
 Refusals and broken connections are one rate-limited log line each (bot.http.limits), never a traceback.
 """
 
@@ -28,10 +29,12 @@ from bot.interactions import (
     Delivery,
     Interaction,
     InteractionHandler,
+    Kind,
     Outcome,
     delivery_of,
     from_payload,
 )
+from bot.interactions.deadline import too_late
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +50,12 @@ def _response(body: Body, status: int = 200) -> web.Response:
 
 def _error(status: int, message: str) -> web.Response:
     return _response(json_body({"error": message}), status)
+
+
+def _snowflake(body: Any) -> int:
+    """The interaction's id as a number (0, which carries no plausible time, when it is not one)."""
+    raw = body.get("id") if isinstance(body, dict) else None
+    return int(raw) if isinstance(raw, str) and raw.isdigit() and len(raw) <= 20 else 0
 
 
 class InteractionServer:
@@ -71,6 +80,7 @@ class InteractionServer:
         self._deferred: set[asyncio.Task[None]] = set()
         self.faults = FaultLog(log)
         self.working: set[object] = set()  # connections serving a verified interaction: never closed to make room
+        self.dropped_late = 0  # interactions dropped unanswered: they arrived past the acknowledgement deadline
 
     def app(self) -> web.Application:
         app = web.Application(client_max_size=MAX_BODY_BYTES)
@@ -115,10 +125,26 @@ class InteractionServer:
         except (ValueError, RecursionError) as exc:  # JSONDecodeError and BadInteraction are ValueErrors
             reason = str(exc) if isinstance(exc, BadInteraction) else "body is not JSON"
             return _error(400, reason)
+        if interaction.kind is not Kind.PING and too_late(_snowflake(body), time.time()):
+            return self._drop_late(interaction)
         outcome = await self.handler.handle(interaction)
         if outcome.final is not None:
             self._finish_later(interaction, outcome)
         return _response(self.bodies.callback(outcome.reply))
+
+    def _drop_late(self, interaction: Interaction) -> web.Response:
+        """An interaction past its acknowledgement deadline (a backlog under overload): Discord has already shown
+        the user "did not respond" and discards whatever we send, so the handler never runs. 503 rather than a
+        callback: no reply body would be read, a 5xx is honest that the cause is ours (we fell behind) and shows in
+        proxies' error rates, and a POST is not retried by proxies; a retry would meet the replay guard's 409."""
+        self.dropped_late += 1
+        if interaction.kind is not Kind.AUTOCOMPLETE:  # autocomplete is never in the interaction metrics
+            self.handler.metrics.record_dropped_late(interaction.name or "component")
+        self.faults.note(
+            "overloaded: an interaction arrived past its acknowledgement deadline; dropped (503)",
+            f"{self.dropped_late} dropped so far",
+        )
+        return _error(503, "interaction past its acknowledgement deadline")
 
     async def _read_body(self, request: web.Request) -> bytes | web.Response:
         """The raw body, or the error response for a body that is too big, too slow, cut off or malformed."""

@@ -134,6 +134,12 @@ class Metrics:
         self.ack_seconds.observe(ack_seconds)
         self.final_seconds.observe(final_seconds)
 
+    def record_dropped_late(self, command: str) -> None:
+        """An interaction dropped unanswered, before any work, because it arrived past Discord's acknowledgement
+        deadline (either transport): "late" like a late first response, language unknown (no answer was made), and
+        no latency observed (nothing was acknowledged)."""
+        self.interactions.labels(command_label(command), "unknown", "late").inc()
+
     def record_cache(self, hit: bool | None) -> None:
         if hit is not None:
             self.answer_cache.labels("hit" if hit else "miss").inc()

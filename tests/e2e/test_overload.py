@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.gateway.adapter import DISCORD_EPOCH_MS, interaction_age, too_late
+from bot.interactions.deadline import DISCORD_EPOCH_MS, interaction_age, too_late
 from tests.e2e.helpers import Harness
 
 
