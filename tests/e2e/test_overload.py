@@ -38,6 +38,8 @@ async def test_an_interaction_past_its_deadline_is_dropped_before_any_work(
         live = await fake.wait_reply(await fake.command("sources"))
     assert live.body["type"] == 4
     assert late not in fake.replies and gateway.dropped_late == 1
+    late_series = {"command": "401k", "language": "unknown", "outcome": "late"}
+    assert gateway.handler.metrics.registry.get_sample_value("k401_interactions_total", late_series) == 1
     assert "Traceback" not in caplog.text and not any(r.levelno >= logging.ERROR for r in caplog.records)
     assert not any(r.getMessage().startswith("/401k") for r in caplog.records)  # no work, no interaction line
 
