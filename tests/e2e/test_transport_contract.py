@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-import aiohttp
 import pytest
-from nacl.signing import SigningKey
 
 from tests.e2e.fake_discord import FakeDiscord
 from tests.e2e.helpers import Harness
-from tests.http.helpers import Serve, click, command, message_from, next_id, start_serve
+from tests.http.helpers import Serve, click, command, message_from, next_id, serve_against_fake
 
 
 @dataclass
@@ -107,17 +105,9 @@ async def gateway_transport(harness: Harness) -> GatewayTransport:
 
 @pytest.fixture
 async def http_transport(tmp_path: Path) -> AsyncIterator[HttpTransport]:
-    fake = FakeDiscord()
-    await fake.start()
-    env = {"BOT_DB_PATH": str(tmp_path / "serve.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
-    async with aiohttp.ClientSession() as session:
-        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
-        try:
-            yield HttpTransport(serve, fake)
-        finally:
-            code = await serve.stop()
-            await fake.close()
-    assert code == 0 and "Traceback" not in serve.log, serve.log
+    async with serve_against_fake(tmp_path) as run:
+        yield HttpTransport(run.serve, run.fake)
+    assert run.exit_code == 0 and "Traceback" not in run.serve.log, run.serve.log
 
 
 async def test_cooldown_after_five_quick_commands(transport: Transport) -> None:

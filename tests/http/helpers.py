@@ -9,7 +9,8 @@ import resource
 import signal
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import aiohttp
 from nacl.signing import SigningKey
 
-from tests.e2e.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MEMBER_PERMISSIONS, TIMESTAMP, user
+from tests.e2e.fake_discord import APP_ID, CHANNEL_ID, GUILD_ID, MEMBER_PERMISSIONS, TIMESTAMP, FakeDiscord, user
 from tests.helpers import scrubbed_env
 
 READY_PREFIX = "listening on "
@@ -258,3 +259,29 @@ async def start_serve(
         await drain
         raise AssertionError(f"serve did not start: {line!r}\n{''.join(stderr)}")
     return Serve(proc, line[len(READY_PREFIX) :].strip(), key, session, stderr, drain)
+
+
+@dataclass
+class ServeAgainstFake:
+    serve: Serve
+    fake: FakeDiscord
+    session: aiohttp.ClientSession
+    exit_code: int | None = None  # set once the context is left (serve stopped with SIGTERM)
+
+
+@asynccontextmanager
+async def serve_against_fake(folder: Path) -> AsyncIterator[ServeAgainstFake]:
+    """`serve` in `folder` with a SQLite file there, delivering deferred answers to a fresh loopback fake Discord.
+    Leaving the context stops it (SIGTERM, exit code kept in `exit_code`) and closes the fake."""
+    fake = FakeDiscord()
+    await fake.start()
+    env = {"BOT_DB_PATH": str(folder / "bot.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
+    try:
+        async with aiohttp.ClientSession() as session:
+            run = ServeAgainstFake(await start_serve(SigningKey.generate(), env, session, cwd=folder), fake, session)
+            try:
+                yield run
+            finally:
+                run.exit_code = await run.serve.stop()
+    finally:
+        await fake.close()

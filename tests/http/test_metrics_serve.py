@@ -12,8 +12,7 @@ import pytest
 from nacl.signing import SigningKey
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.e2e.fake_discord import FakeDiscord
-from tests.http.helpers import command, ping, start_serve
+from tests.http.helpers import command, ping, serve_against_fake, start_serve
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -42,24 +41,17 @@ def series(command: str, language: str, outcome: str) -> tuple[tuple[str, str], 
 
 
 async def test_serve_metrics_count_exactly_the_interactions_sent(tmp_path: Path) -> None:
-    fake = FakeDiscord()
-    await fake.start()
-    env = {"BOT_DB_PATH": str(tmp_path / "bot.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
-    async with aiohttp.ClientSession() as session:
-        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
-        try:
-            before = await scrape(session, f"{serve.url}/metrics")
-            assert (await serve.post(ping())).status == 200  # a ping is not a user's interaction
-            for locale in ("zh-TW", "zh-TW", "en-US"):
-                assert (await serve.post(command("sources", locale=locale))).status == 200
-            assert (await serve.post(command("inflow", {"allocation": "abc"}, locale="zh-CN"))).status == 200
-            bad = await serve.post(command("sources"), key=SigningKey.generate())
-            assert bad.status == 401  # refused before the handler: not counted
-            after = await scrape(session, f"{serve.url}/metrics")
-        finally:
-            code = await serve.stop()
-            await fake.close()
-    assert code == 0, serve.log
+    async with serve_against_fake(tmp_path) as run:
+        serve, session = run.serve, run.session
+        before = await scrape(session, f"{serve.url}/metrics")
+        assert (await serve.post(ping())).status == 200  # a ping is not a user's interaction
+        for locale in ("zh-TW", "zh-TW", "en-US"):
+            assert (await serve.post(command("sources", locale=locale))).status == 200
+        assert (await serve.post(command("inflow", {"allocation": "abc"}, locale="zh-CN"))).status == 200
+        bad = await serve.post(command("sources"), key=SigningKey.generate())
+        assert bad.status == 401  # refused before the handler: not counted
+        after = await scrape(session, f"{serve.url}/metrics")
+    assert run.exit_code == 0, serve.log
     assert moved(before, after, "k401_interactions_total") == {
         series("sources", "zh-TW", "answered"): 2,
         series("sources", "en", "answered"): 1,

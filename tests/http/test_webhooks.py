@@ -21,12 +21,10 @@ import pytest
 import pytest_asyncio
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from nacl.signing import SigningKey
 
 from bot.http.webhooks import MAX_WAIT, RateLimits, Webhooks, retry_after
 from bot.interactions import Interaction, Kind, Reply, ReplyKind
-from tests.e2e.fake_discord import FakeDiscord
-from tests.http.helpers import command, start_serve
+from tests.http.helpers import command, serve_against_fake
 
 RATE_LIMIT_WINDOW = 12.0
 ANSWERS = 50
@@ -34,23 +32,14 @@ ANSWERS = 50
 
 async def test_50_deferred_answers_are_delivered_through_a_12_s_global_429(tmp_path: Path) -> None:
     """Before: three attempts with waits capped at 5 s, each answer on its own: 0 of 50 delivered."""
-    fake = FakeDiscord()
-    await fake.start()
-    env = {"BOT_DB_PATH": str(tmp_path / "bot.sqlite3"), "BOT_DISCORD_API_URL": fake.api_base}
-    async with aiohttp.ClientSession() as session:
-        serve = await start_serve(SigningKey.generate(), env, session, cwd=tmp_path)
-        try:
-            fake.rate_limited_until = time.monotonic() + RATE_LIMIT_WINDOW
-            payloads = [command("inflow", {"allocation": f"{n / 10:.1f}%"}) for n in range(1, ANSWERS + 1)]
-            first = await asyncio.gather(*(serve.post(p) for p in payloads))
-            assert [a.body for a in first] == [{"type": 5}] * ANSWERS  # all deferred, to be finished by PATCH
-            replies = await asyncio.gather(
-                *(fake.wait_reply(p["token"], timeout=RATE_LIMIT_WINDOW + 30) for p in payloads)
-            )
-        finally:
-            code = await serve.stop()
-            await fake.close()
-    assert code == 0, serve.log
+    async with serve_against_fake(tmp_path) as run:
+        serve, fake = run.serve, run.fake
+        fake.rate_limited_until = time.monotonic() + RATE_LIMIT_WINDOW
+        payloads = [command("inflow", {"allocation": f"{n / 10:.1f}%"}) for n in range(1, ANSWERS + 1)]
+        first = await asyncio.gather(*(serve.post(p) for p in payloads))
+        assert [a.body for a in first] == [{"type": 5}] * ANSWERS  # all deferred, to be finished by PATCH
+        replies = await asyncio.gather(*(fake.wait_reply(p["token"], timeout=RATE_LIMIT_WINDOW + 30) for p in payloads))
+    assert run.exit_code == 0, serve.log
     assert [r.kind for r in replies] == ["edit_original"] * ANSWERS
     assert all(r.body["embeds"][0]["title"].startswith("If ") for r in replies)
     # one shared state: the answers waited for the global window together instead of hammering it
